@@ -1,0 +1,49 @@
+"""AttributionFunction: InboundQueue batches -> conversations, ConversationAttributed, MessageReceived."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler_support.observability import logger, metrics, tracer
+from messaging_partner.attribution import Attribution
+from messaging_partner.bus import EventBridgePublisher
+from messaging_partner.models import InboundMessage
+from messaging_partner.queues import SqsSignalSender
+from messaging_partner.settings import settings
+from messaging_partner.store.conversations import DynamoConversationStore
+
+# A failed message returns the later messages of its conversation too, never processed ahead of it.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@lru_cache(maxsize=1)
+def _adapters() -> tuple[DynamoConversationStore, EventBridgePublisher, SqsSignalSender]:
+    config = settings()
+    return (
+        DynamoConversationStore(config.conversations_table, config.message_marker_ttl_days),
+        EventBridgePublisher(config.domain_bus_name),
+        SqsSignalSender(config.signal_queue_url),
+    )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    attribution = Attribution(*_adapters())
+
+    def record_handler(record: SQSRecord) -> str:
+        return attribution.handle(InboundMessage.model_validate_json(record.body))
+
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    attribution.flush()  # raises on a refused send: the whole batch is retried, and every step is idempotent
+    for outcome, count in attribution.outcomes.items():
+        metrics.add_metric(name=f"Attribution_{outcome}", unit=MetricUnit.Count, value=count)
+    logger.info("Batch attributed", extra={"outcomes": dict(attribution.outcomes), "failed": len(response["batchItemFailures"])})
+    return response

@@ -1,0 +1,77 @@
+"""Attribution: record each inbound message once, open conversations first-touch, emit events.
+
+Emission is at least once. A message is marked in the same write that updates its
+conversation, so a crash after the write but before the events are sent would drop them
+on retry; instead a redelivered message re-emits MessageReceived, and the message that
+opened a conversation re-emits ConversationAttributed. Both carry a stable event_id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .events import ConversationAttributed, MessageReceived
+from .models import Channel, Conversation, ConversationSource, InboundMessage, MessageKind
+from .ports import ConversationStore, EventPublisher, RecordOutcome, SignalSender
+
+# Kinds that belong to a customer's conversation; the rest (echoes, statuses, reads,
+# stripped EEA events) are counted by the webhook and handled by their own features.
+CONVERSATION_KINDS = frozenset({MessageKind.MESSAGE, MessageKind.REFERRAL})
+
+
+def first_touch(message: InboundMessage) -> Conversation:
+    """The conversation as its first message opens it."""
+    return Conversation(
+        conversation_key=message.conversation_key,
+        channel=message.channel,
+        business_account_id=message.business_account_id,
+        customer_id=message.customer_id,
+        source=source_of(message),
+        referral=message.referral,
+        started_at_ms=message.sent_at_ms,
+        last_message_at_ms=message.sent_at_ms,
+        customer_message_count=1 if message.kind is MessageKind.MESSAGE else 0,
+    )
+
+
+def source_of(message: InboundMessage) -> ConversationSource:
+    """Meta's own click-to-chat referral is a Meta ad: reports must never credit TikTok for it."""
+    if message.referral is not None and message.channel is not Channel.TIKTOK:
+        return ConversationSource.META_AD
+    return ConversationSource.ORGANIC
+
+
+@dataclass
+class Attribution:
+    """Processes one SQS batch: ``handle`` each message, then ``flush`` the batched sends."""
+
+    store: ConversationStore
+    publisher: EventPublisher
+    signals: SignalSender
+    outcomes: Counter[str] = field(default_factory=Counter)
+    _events: list[ConversationAttributed] = field(default_factory=list)
+    _signals: list[MessageReceived] = field(default_factory=list)
+
+    def handle(self, message: InboundMessage) -> str:
+        if message.kind not in CONVERSATION_KINDS:
+            self.outcomes["skipped_kind"] += 1
+            return "skipped_kind"
+        recorded = self.store.record_message(message, first_touch(message))
+        self.outcomes[recorded.outcome] += 1
+        if recorded.created_conversation and recorded.conversation is not None:
+            self._events.append(ConversationAttributed.for_conversation(recorded.conversation))
+        if message.kind is MessageKind.MESSAGE:
+            self._signals.append(MessageReceived.for_message(message))
+        return recorded.outcome
+
+    def flush(self) -> None:
+        """Send what the batch produced; raises DeliveryFailed so the batch is retried."""
+        if self._events:
+            self.publisher.publish(self._events)
+        if self._signals:
+            self.signals.send(self._signals)
+        self._events, self._signals = [], []
+
+
+__all__ = ["Attribution", "RecordOutcome", "first_touch", "source_of"]

@@ -1,0 +1,104 @@
+"""Domain events and the per-message signal input.
+
+ConversationAttributed travels on the EventBridge bus (low volume, many possible consumers);
+MessageReceived goes straight to SignalQueue in SQS batches (DESIGN.md section 2: a
+per-message EventBridge event would cost as much as the rest of the pipeline).
+Both are delivered at least once; ``event_id`` is stable so consumers can drop repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import AdReference, Channel, Conversation, ConversationSource, InboundMessage, Referral
+
+EVENT_SOURCE = "messaging-partner"
+
+
+def stable_event_id(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+class ConversationAttributed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "ConversationAttributed"
+
+    event_id: str
+    conversation_key: str
+    channel: Channel
+    business_account_id: str
+    customer_id: str
+    source: ConversationSource
+    advertiser_id: str | None = None
+    referral: Referral | None = None
+    ad: AdReference | None = None
+    started_at_ms: int
+    inbox_line: str
+
+    @classmethod
+    def for_conversation(cls, conversation: Conversation) -> ConversationAttributed:
+        return cls(
+            event_id=stable_event_id(cls.detail_type, conversation.conversation_key),
+            conversation_key=conversation.conversation_key,
+            channel=conversation.channel,
+            business_account_id=conversation.business_account_id,
+            customer_id=conversation.customer_id,
+            source=conversation.source,
+            advertiser_id=conversation.advertiser_id,
+            referral=conversation.referral,
+            ad=conversation.ad,
+            started_at_ms=conversation.started_at_ms,
+            inbox_line=inbox_line(conversation),
+        )
+
+
+def inbox_line(conversation: Conversation) -> str:
+    """The sentence an inbox shows when a conversation starts."""
+    contact = conversation.customer_id
+    if conversation.ad is not None:
+        ad_label = conversation.ad.ad_name or conversation.ad.ad_id
+        return f"{contact} entered the conversation through the ad {ad_label}"
+    if conversation.source is ConversationSource.META_AD:
+        return f"{contact} entered the conversation through a Meta ad"
+    if conversation.source is ConversationSource.TIKTOK_SHORT_LINK:
+        return f"{contact} entered the conversation through a TikTok link"
+    return f"{contact} started the conversation"
+
+
+class MessageReceived(BaseModel):
+    """A customer message, handed to the signal workers inside our AWS account (never to TikTok)."""
+
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "MessageReceived"
+
+    type: Literal["MessageReceived"] = "MessageReceived"
+    event_id: str
+    conversation_key: str
+    message: InboundMessage = Field(repr=False)
+
+    @classmethod
+    def for_message(cls, message: InboundMessage) -> MessageReceived:
+        return cls(
+            event_id=stable_event_id(cls.detail_type, message.deduplication_key),
+            conversation_key=message.conversation_key,
+            message=message,
+        )
+
+
+SignalInput = ConversationAttributed | MessageReceived
+
+
+def parse_signal_body(body: str) -> SignalInput:
+    """A SignalQueue message: an EventBridge envelope around ConversationAttributed, or a MessageReceived."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("SignalQueue message is not a JSON object")
+    if data.get("detail-type") == ConversationAttributed.detail_type:
+        return ConversationAttributed.model_validate(data.get("detail"))
+    if data.get("type") == MessageReceived.detail_type:
+        return MessageReceived.model_validate(data)
+    raise ValueError(f"SignalQueue message of unknown type {data.get('detail-type') or data.get('type')!r}")

@@ -1,0 +1,121 @@
+"""The normalized shapes every part of the backend speaks.
+
+Parsers turn platform payloads into these; stores persist them; events carry them.
+Message text is kept out of ``repr`` so it never reaches a log line by accident.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+
+
+class MessageKind(StrEnum):
+    MESSAGE = "message"  # a customer wrote to the business
+    REFERRAL = "referral"  # an ad or link click, possibly before any message
+    ECHO = "echo"  # the business's own outbound message, reported back
+    STATUS = "status"  # delivery / read receipt of an outbound message
+    READ = "read"  # the customer read the business's messages
+    STRIPPED = "stripped"  # a message whose sender and text the platform withholds (EEA)
+
+
+class ConversationSource(StrEnum):
+    ORGANIC = "organic"
+    TIKTOK_AD = "tiktok_ad"
+    TIKTOK_SHORT_LINK = "tiktok_short_link"
+    META_AD = "meta_ad"
+
+
+class Referral(BaseModel):
+    """Where a click came from, as the platform reported it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str  # the platform's own word: "ad", "ADS", "short_link", ...
+    ad_id: str | None = None
+    ad_name: str | None = None
+    media_urls: tuple[str, ...] = ()
+    click_id: str | None = None
+    tracking_ref: str | None = None
+
+
+class InboundMessage(BaseModel):
+    """One platform event about one conversation, in the shape the queue carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    business_account_id: str  # what AccountLinks routes on (phone_number_id, page id, ...)
+    customer_id: str
+    platform_message_id: str
+    kind: MessageKind
+    sent_at_ms: int
+    text: str | None = Field(default=None, repr=False)
+    referral: Referral | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return conversation_key(self.channel, self.business_account_id, self.customer_id)
+
+    @property
+    def deduplication_key(self) -> str:
+        return f"{self.channel}:{self.platform_message_id}"
+
+
+def conversation_key(channel: Channel, business_account_id: str, customer_id: str) -> str:
+    return f"{channel}#{business_account_id}#{customer_id}"
+
+
+class AdReference(BaseModel):
+    """What we know about the ad behind a conversation: the ad preview card."""
+
+    model_config = ConfigDict(frozen=True)
+
+    advertiser_id: str | None = None
+    ad_id: str
+    ad_name: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    adgroup_id: str | None = None
+    adgroup_name: str | None = None
+    preview_url: str | None = None
+    is_smart_plus: bool = False
+    resolved_by: str | None = None
+    unresolved_reason: str | None = None
+
+
+class Conversation(BaseModel):
+    conversation_key: str
+    channel: Channel
+    business_account_id: str
+    customer_id: str
+    source: ConversationSource
+    advertiser_id: str | None = None
+    referral: Referral | None = None
+    ad: AdReference | None = None
+    started_at_ms: int
+    last_message_at_ms: int
+    customer_message_count: int = 0
+
+
+class AccountLinkStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    NEEDS_REAUTH = "NEEDS_REAUTH"
+
+
+class AccountLink(BaseModel):
+    """A chat account (WhatsApp number, Page, Instagram account, TikTok business) tied to an advertiser."""
+
+    advertiser_id: str
+    channel: Channel
+    account_id: str
+    display_name: str | None = None
+    linked_at_ms: int

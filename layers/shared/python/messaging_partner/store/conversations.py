@@ -1,0 +1,137 @@
+"""Conversations table: pk CONV#<conversation key>, sk META (the conversation) / MSG#<id> (markers).
+
+One transaction per message writes the marker (the dedupe) and updates the conversation,
+so the two never disagree. The common case, a message in an existing conversation, is a
+single request; a conversation's first message costs a second one that creates it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..aws import client
+from ..models import Conversation, InboundMessage, MessageKind
+from ..ports import RecordedMessage, RecordOutcome
+from .codec import from_item, to_item
+
+META = "META"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def conversation_pk(conversation_key: str) -> str:
+    return f"CONV#{conversation_key}"
+
+
+def marker_sk(platform_message_id: str) -> str:
+    return f"MSG#{platform_message_id}"
+
+
+class DynamoConversationStore:
+    def __init__(self, table_name: str, marker_ttl_days: int = 30, clock: Callable[[], float] = time.time) -> None:
+        self._table = table_name
+        self._marker_ttl_seconds = marker_ttl_days * 86400
+        self._clock = clock
+
+    def record_message(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage:
+        # A FIFO group serializes a conversation, so the create/update race below only
+        # happens on redeliveries; two rounds settle it.
+        for _ in range(2):
+            outcome = self._append_to_existing(message)
+            if outcome is not None:
+                return outcome
+            outcome = self._open_conversation(message, first_touch)
+            if outcome is not None:
+                return outcome
+        raise RuntimeError(f"conversation {first_touch.conversation_key} kept changing under two writes")
+
+    def get(self, conversation_key: str) -> Conversation | None:
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return Conversation.model_validate(_without_keys(from_item(item))) if item else None
+
+    def _marker_put(self, message: InboundMessage, created_conversation: bool) -> dict[str, Any]:
+        marker = {
+            "pk": conversation_pk(message.conversation_key),
+            "sk": marker_sk(message.platform_message_id),
+            "kind": message.kind.value,
+            "sent_at_ms": message.sent_at_ms,
+            "created_conversation": created_conversation,
+            "expires_at": int(self._clock()) + self._marker_ttl_seconds,
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(marker),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _append_to_existing(self, message: InboundMessage) -> RecordedMessage | None:
+        """None when the conversation does not exist yet."""
+        is_customer_message = 1 if message.kind is MessageKind.MESSAGE else 0
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": META}),
+                "ConditionExpression": "attribute_exists(pk)",
+                "UpdateExpression": "ADD customer_message_count :count SET last_message_at_ms = :at",
+                "ExpressionAttributeValues": to_item({":count": is_customer_message, ":at": message.sent_at_ms}),
+            }
+        }
+        reasons = self._transact([self._marker_put(message, created_conversation=False), update])
+        if reasons is None:
+            return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, created_conversation=False)
+        if reasons[0].get("Code") == _CONDITION_FAILED:
+            return self._duplicate(message, reasons[0])
+        return None
+
+    def _open_conversation(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage | None:
+        """None when another delivery opened the conversation first."""
+        item = {
+            "pk": conversation_pk(first_touch.conversation_key),
+            "sk": META,
+            **first_touch.model_dump(mode="json", exclude_none=True),
+        }
+        put = {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        reasons = self._transact([self._marker_put(message, created_conversation=True), put])
+        if reasons is None:
+            return RecordedMessage(RecordOutcome.NEW_CONVERSATION, first_touch, created_conversation=True)
+        if reasons[0].get("Code") == _CONDITION_FAILED:
+            return self._duplicate(message, reasons[0])
+        return None
+
+    def _duplicate(self, message: InboundMessage, reason: dict[str, Any]) -> RecordedMessage:
+        marker = from_item(reason["Item"]) if "Item" in reason else self._marker(message)
+        if not marker.get("created_conversation"):
+            return RecordedMessage(RecordOutcome.DUPLICATE, None, created_conversation=False)
+        # The redelivered message is the one that opened the conversation: its event may not have gone out.
+        return RecordedMessage(RecordOutcome.DUPLICATE, self.get(message.conversation_key), created_conversation=True)
+
+    def _marker(self, message: InboundMessage) -> dict[str, Any]:
+        key = to_item({"pk": conversation_pk(message.conversation_key), "sk": marker_sk(message.platform_message_id)})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else {}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """None on success, else DynamoDB's cancellation reasons (one per item)."""
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.transact_write_items(TransactItems=items)
+        except dynamodb.exceptions.TransactionCanceledException as error:
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])
+            if not any(r.get("Code") == _CONDITION_FAILED for r in reasons):
+                raise  # a conflict or throttle: let the batch retry it
+            return reasons
+        return None
+
+
+def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}

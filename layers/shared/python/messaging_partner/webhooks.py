@@ -1,0 +1,75 @@
+"""Webhook receipt: verify, parse, enqueue, park. No lookups and no TikTok calls on this path."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .channels import channel_module, supported_channels
+from .channels.base import SecretSource, UnparseablePayload, WebhookRequest
+from .ports import InboundQueue, Parker
+
+# Meta documents payloads "up to 3 MB"; anything larger is not a platform delivery.
+DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    status: int
+    body: str
+    outcome: str  # metric dimension: accepted, parked, refused, handshake, ...
+    content_type: str = "application/json"
+    enqueued: int = 0
+    parked: int = 0
+    recognized: Counter[str] = field(default_factory=Counter)
+
+
+def _json_reply(status: int, outcome: str, **body: object) -> WebhookReply:
+    return WebhookReply(status=status, body=json.dumps(body), outcome=outcome)
+
+
+def receive_webhook(
+    channel_name: str,
+    request: WebhookRequest,
+    secrets: SecretSource,
+    inbound_queue: InboundQueue,
+    parker: Parker,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> WebhookReply:
+    """Answer one platform request. Raises DeliveryFailed when the data could not be kept (-> 5xx)."""
+    module = channel_module(channel_name)
+    if module is None:
+        return _json_reply(
+            404, "unknown_channel", message=f"Unknown channel {channel_name!r}. Use one of: {', '.join(supported_channels())}."
+        )
+
+    if request.method == "GET":
+        challenge = module.handshake(request.query, secrets)
+        if challenge is None:
+            return WebhookReply(403, "Verification failed: hub.verify_token does not match.", "handshake_refused", "text/plain")
+        return WebhookReply(200, challenge, "handshake", "text/plain")
+
+    if len(request.raw_body) > max_body_bytes:
+        return _json_reply(413, "too_large", message=f"Body over {max_body_bytes} bytes; platform payloads are smaller.")
+
+    if not module.verify(request, secrets):
+        return _json_reply(401, "refused", message="Signature missing or invalid; nothing was stored.")
+
+    try:
+        delivery = module.parse(request.raw_body)
+    except UnparseablePayload as error:
+        parker.park(channel_name, error.reason, request.raw_body)
+        return WebhookReply(200, json.dumps({"parked": error.reason}), "parked", parked=1)
+
+    for rejected in delivery.rejected:
+        parker.park(channel_name, rejected.reason, rejected.fragment)
+    inbound_queue.send(delivery.messages)
+    return WebhookReply(
+        status=200,
+        body=json.dumps({"accepted": len(delivery.messages), "parked": len(delivery.rejected)}),
+        outcome="accepted",
+        enqueued=len(delivery.messages),
+        parked=len(delivery.rejected),
+        recognized=delivery.recognized,
+    )

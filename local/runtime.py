@@ -1,0 +1,126 @@
+"""Runs the template's Lambda handlers in this process, as Lambda would, and counts their AWS requests.
+
+Handlers are imported by the file and function name template.yaml gives them; each gets
+its own module name, since every function folder has an app.py.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib.util
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from .template import ACCOUNT_ID, REGION, FunctionSpec, Resolver, Template
+
+Handler = Callable[[Any, Any], Any]
+_current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object that powertools and our handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: int = 30
+    aws_request_id: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class AwsRequestCounter:
+    """Counts AWS API calls made inside handlers, by function, service and operation (botocore hooks)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def install(self, session: boto3.session.Session) -> None:
+        session.events.register("before-call", self._on_call)
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        function = _current_function.get()
+        if function is None:
+            return
+        key = (function, model.service_model.service_id.hyphenize(), model.name)
+        with self._lock:
+            self._counts[key] += 1
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"function": f, "service": s, "operation": o, "count": n} for (f, s, o), n in sorted(self._counts.items())]
+
+
+def function_environment(template: Template, resolver: Resolver) -> dict[str, str]:
+    """One environment for all functions: they share names, and a clash would be a template bug."""
+    merged: dict[str, str] = {}
+    for function in template.functions():
+        for name, value in template.function_environment(function.logical_id).items():
+            resolved = str(resolver.resolve(value))
+            if merged.get(name, resolved) != resolved:
+                raise ValueError(
+                    f"Environment variable {name} differs between functions; the local stack runs them in one process"
+                )
+            merged[name] = resolved
+    return merged
+
+
+class FunctionRuntime:
+    def __init__(self, template: Template, counter: AwsRequestCounter) -> None:
+        self._counter = counter
+        self._specs = {spec.logical_id: spec for spec in template.functions()}
+        self._timeouts = {
+            name: int(spec["Properties"].get("Timeout", template.body.get("Globals", {}).get("Function", {}).get("Timeout", 3)))
+            for name, spec in template.of_type("AWS::Serverless::Function").items()
+        }
+        for layer_dir in template.layer_dirs():
+            if str(layer_dir) not in sys.path:
+                sys.path.insert(0, str(layer_dir))
+        self._handlers: dict[str, Handler] = {}
+        self._import_lock = threading.Lock()
+
+    def handler(self, logical_id: str) -> Handler:
+        with self._import_lock:
+            if logical_id not in self._handlers:
+                self._handlers[logical_id] = load_handler(self._specs[logical_id])
+            return self._handlers[logical_id]
+
+    def invoke(self, logical_id: str, event: Mapping[str, Any] | Any) -> Any:
+        handler = self.handler(logical_id)
+        context = LambdaContext(function_name=logical_id, timeout_seconds=self._timeouts[logical_id])
+        token = _current_function.set(logical_id)
+        try:
+            return handler(event, context)
+        finally:
+            _current_function.reset(token)
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    module_name = f"local_fn_{spec.logical_id}"
+    module_spec = importlib.util.spec_from_file_location(module_name, spec.module_path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"Cannot load {spec.module_path} for {spec.logical_id}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    module_spec.loader.exec_module(module)
+    handler: Handler = getattr(module, spec.function_name)
+    return handler

@@ -1,0 +1,232 @@
+"""The local stack: moto server, resources from template.yaml, the API shim, SQS pumps, schedules, TikTok emulator.
+
+Everything listens on 127.0.0.1 only. Handlers run in this process with the environment
+template.yaml gives them, pointed at moto through AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from . import apigw, tiktok_emulator
+from .provision import Provisioned, local_parameters, local_secret_value, provision
+from .pumps import SqsPump
+from .runtime import AwsRequestCounter, FunctionRuntime, function_environment
+from .template import ACCOUNT_ID, REGION, Resolver, Template
+
+HOST = "127.0.0.1"
+RUN_DIR = Path(__file__).resolve().parent.parent / ".local"
+
+
+def choose_port(env_var: str, default: int) -> int:
+    """The port named by env_var (must be free), else the default, else any free port."""
+    if os.environ.get(env_var):
+        port = int(os.environ[env_var])
+        if not port_is_free(port):
+            raise SystemExit(f"Port {port} (from {env_var}) is already in use on {HOST}; choose another.")
+        return port
+    if port_is_free(default):
+        return default
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    api: int
+    tiktok: int
+    aws: int
+
+    @classmethod
+    def choose(cls) -> StackPorts:
+        api = choose_port("LOCAL_API_PORT", 3000)
+        tiktok = choose_port("LOCAL_TIKTOK_PORT", 3100)
+        aws = choose_port("LOCAL_AWS_PORT", 4566)
+        return cls(api, tiktok, aws)
+
+
+def aws_environment(aws_port: int) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": f"http://{HOST}:{aws_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+
+
+class LocalStack:
+    def __init__(self, ports: StackPorts, retry_delay_seconds: int = 1) -> None:
+        self.ports = ports
+        self.template = Template()
+        self.counter = AwsRequestCounter()
+        self._retry_delay = retry_delay_seconds
+        self._moto: subprocess.Popen[bytes] | None = None
+        self._servers: list[ThreadingHTTPServer] = []
+        self.pumps: list[SqsPump] = []
+        self.provisioned = Provisioned()
+        self.emulator_state = tiktok_emulator.default_state(
+            os.environ.get("TIKTOK_APP_ID") or "local-tiktok-app", local_secret_value("TIKTOK_APP_SECRET")
+        )
+        self.runtime: FunctionRuntime | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._start_moto()
+        os.environ.update(aws_environment(self.ports.aws))
+        session = boto3.session.Session()  # the stack's own session: its calls are not counted
+        parameters = local_parameters(
+            self.template, {"TikTokApiBaseUrl": f"http://{HOST}:{self.ports.tiktok}{tiktok_emulator.API_PREFIX}/"}
+        )
+        self.provisioned = provision(self.template, session, parameters)
+        resolver = Resolver(parameters=parameters, attribute=self.provisioned.attribute)
+        os.environ.update(function_environment(self.template, resolver))
+
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        self.counter.install(boto3.DEFAULT_SESSION)
+        self.runtime = FunctionRuntime(self.template, self.counter)
+        for function in self.template.functions():
+            self.runtime.handler(function.logical_id)  # import now: a broken handler fails the start
+
+        self._serve(tiktok_emulator.make_server(HOST, self.ports.tiktok, self.emulator_state))
+        for source in self.template.sqs_sources():
+            queue = self.provisioned.attributes[source.queue]
+            pump = SqsPump(source, queue["QueueUrl"], queue["Arn"], self.runtime.invoke, session, self._retry_delay)
+            pump.start()
+            self.pumps.append(pump)
+        router = apigw.Router(self.template.http_routes())
+        self._serve(apigw.make_server(HOST, self.ports.api, router, self.runtime.invoke, self._control))
+        self._session = session
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.stop()
+        for pump in self.pumps:
+            pump.join(timeout=5)
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        if self._moto is not None:
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+
+    def _start_moto(self) -> None:
+        RUN_DIR.mkdir(exist_ok=True)
+        log = (RUN_DIR / "moto.log").open("ab")
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports.aws)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._moto.poll() is not None:
+                raise SystemExit(f"moto server exited with {self._moto.returncode}; see {RUN_DIR / 'moto.log'}")
+            if not port_is_free(self.ports.aws):
+                return
+            time.sleep(0.1)
+        raise SystemExit("moto server did not start within 30 s")
+
+    def _serve(self, server: ThreadingHTTPServer) -> None:
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, name=f"serve-{server.server_address[1]}", daemon=True).start()
+
+    # ------------------------------------------------------------------ schedules
+    def fire_schedule(self, function: str, event_name: str) -> Any:
+        schedule = next((s for s in self.template.schedules() if (s.function, s.name) == (function, event_name)), None)
+        if schedule is None:
+            known = ", ".join(f"{s.function}/{s.name}" for s in self.template.schedules())
+            raise KeyError(f"No schedule {function}/{event_name}; the template has: {known}")
+        assert self.runtime is not None
+        return self.runtime.invoke(function, scheduled_event(schedule.input, f"{function}-{event_name}"))
+
+    # ------------------------------------------------------------------ status
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        sqs = self._session.client("sqs")
+        depths = {}
+        for name in self.template.of_type("AWS::SQS::Queue"):
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self.provisioned.attributes[name]["QueueUrl"],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[name] = {
+                "visible": int(attributes["ApproximateNumberOfMessages"]),
+                "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+            }
+        return depths
+
+    def status(self) -> dict[str, Any]:
+        depths = self.queue_depths()
+        pumped = {pump.source.queue for pump in self.pumps}
+        drained = all(depths[q]["visible"] == 0 and depths[q]["in_flight"] == 0 for q in pumped) and all(
+            pump.stats.in_flight == 0 for pump in self.pumps
+        )
+        return {
+            "ports": {"api": self.ports.api, "tiktok": self.ports.tiktok, "aws": self.ports.aws},
+            "queues": depths,
+            "pumps": {pump.source.function: pump.stats.as_dict() for pump in self.pumps},
+            "drained": drained,
+            "aws_requests": self.counter.snapshot(),
+            "resources": {name: attrs.get("Ref") for name, attrs in self.provisioned.attributes.items()},
+            "schedules": [f"{s.function}/{s.name}" for s in self.template.schedules()],
+        }
+
+    def _control(self, method: str, target: str, body: bytes) -> tuple[int, Any] | None:
+        path = urlsplit(target).path
+        if method == "GET" and path == "/_local/status":
+            return 200, self.status()
+        if method == "POST" and path.startswith("/_local/schedules/"):
+            parts = path.split("/")[3:]
+            if len(parts) != 2:
+                return 400, {"message": "Use POST /_local/schedules/<FunctionLogicalId>/<EventName>"}
+            try:
+                return 200, {"result": self.fire_schedule(parts[0], parts[1])}
+            except KeyError as error:
+                return 404, {"message": str(error.args[0])}
+        return None
+
+
+def scheduled_event(input_json: str | None, rule_name: str) -> Any:
+    """What a Schedule event delivers: its Input when set, else EventBridge's scheduled event."""
+    if input_json is not None:
+        return json.loads(input_json)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule_name}"],
+        "detail": {},
+    }
