@@ -82,6 +82,15 @@ def aws_environment(aws_port: int) -> dict[str, str]:
     }
 
 
+def local_aws_client(service: str, aws_port: int) -> Any:
+    """A client for the local moto server, outside any handler (so its calls are not counted)."""
+    env = aws_environment(aws_port)
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=REGION
+    )
+    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
 class LocalStack:
     def __init__(self, ports: StackPorts, retry_delay_seconds: int = 1) -> None:
         self.ports = ports
