@@ -1,0 +1,1 @@
+"""TikTok Business API: one client, one module per API family."""

@@ -1,0 +1,116 @@
+"""Attribution rules with in-memory fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from messaging_partner.attribution import Attribution, first_touch, source_of
+from messaging_partner.events import ConversationAttributed
+from messaging_partner.models import Channel, ConversationSource, InboundMessage, MessageKind, Referral
+from messaging_partner.ports import DeliveryFailed
+from tests.fakes import FakeConversationStore, FakePublisher, FakeSignalSender
+
+
+def inbound(
+    message_id: str, customer: str = "16505551234", kind: MessageKind = MessageKind.MESSAGE, **extra: object
+) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.WHATSAPP,
+        business_account_id="106540352242922",
+        customer_id=customer,
+        platform_message_id=message_id,
+        kind=kind,
+        sent_at_ms=1_749_416_383_000,
+        text="hello",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def attribution() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalSender]:
+    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalSender()
+    return Attribution(store, publisher, signals), store, publisher, signals
+
+
+def test_first_message_opens_an_organic_conversation_and_announces_it() -> None:
+    work, store, publisher, signals = attribution()
+    assert work.handle(inbound("m1")) == "new_conversation"
+    work.flush()
+    [event] = publisher.published
+    assert event.source is ConversationSource.ORGANIC
+    assert event.inbox_line == "16505551234 started the conversation"
+    assert [s.message.platform_message_id for s in signals.sent] == ["m1"]
+    assert store.conversations[event.conversation_key].customer_message_count == 1
+
+
+def test_later_messages_add_signals_but_no_second_announcement() -> None:
+    work, store, publisher, signals = attribution()
+    for message_id in ("m1", "m2", "m3"):
+        work.handle(inbound(message_id))
+    work.flush()
+    assert len(publisher.published) == 1
+    assert len(signals.sent) == 3
+    assert signals.calls == 1  # one batched send for the whole SQS batch
+    assert next(iter(store.conversations.values())).customer_message_count == 3
+
+
+def test_redelivered_message_is_not_counted_again_but_re_emits_its_events() -> None:
+    work, store, publisher, signals = attribution()
+    work.handle(inbound("m1"))
+    work.flush()
+    assert work.handle(inbound("m1")) == "duplicate"
+    work.flush()
+    assert next(iter(store.conversations.values())).customer_message_count == 1
+    # At least once: the first send may have been lost after the write; event ids make the repeat harmless.
+    assert [e.event_id for e in publisher.published] == [publisher.published[0].event_id] * 2
+    assert signals.sent[0].event_id == signals.sent[1].event_id
+
+
+def test_redelivered_later_message_does_not_re_announce_the_conversation() -> None:
+    work, _, publisher, _ = attribution()
+    work.handle(inbound("m1"))
+    work.handle(inbound("m2"))
+    work.handle(inbound("m2"))
+    work.flush()
+    assert len(publisher.published) == 1
+
+
+@pytest.mark.parametrize("kind", [MessageKind.ECHO, MessageKind.STATUS, MessageKind.READ, MessageKind.STRIPPED])
+def test_non_conversation_kinds_are_skipped(kind: MessageKind) -> None:
+    work, store, publisher, signals = attribution()
+    assert work.handle(inbound("m1", kind=kind)) == "skipped_kind"
+    work.flush()
+    assert store.conversations == {}
+    assert publisher.published == []
+    assert signals.sent == []
+
+
+def test_referral_without_message_opens_conversation_with_zero_messages_and_no_signal() -> None:
+    work, store, publisher, signals = attribution()
+    work.handle(inbound("ref1", kind=MessageKind.REFERRAL))
+    work.flush()
+    assert next(iter(store.conversations.values())).customer_message_count == 0
+    assert len(publisher.published) == 1
+    assert signals.sent == []
+
+
+def test_meta_click_to_chat_referral_is_a_meta_ad_never_tiktok() -> None:
+    message = inbound("m1", referral=Referral(source="ad", ad_id="120226305854810726"))
+    assert source_of(message) is ConversationSource.META_AD
+    conversation = first_touch(message)
+    event = ConversationAttributed.for_conversation(conversation)
+    assert event.inbox_line == "16505551234 entered the conversation through a Meta ad"
+
+
+def test_flush_failure_propagates_so_the_batch_is_retried() -> None:
+    store, publisher = FakeConversationStore(), FakePublisher()
+    work = Attribution(store, publisher, FakeSignalSender(fail=True))
+    work.handle(inbound("m1"))
+    with pytest.raises(DeliveryFailed):
+        work.flush()
+
+
+def test_flush_with_nothing_sends_nothing() -> None:
+    work, _, publisher, signals = attribution()
+    work.flush()
+    assert publisher.calls == 0
+    assert signals.calls == 0

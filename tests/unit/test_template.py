@@ -1,0 +1,239 @@
+"""template.yaml checks cfn-lint cannot make: references inside SAM events, DLQs, scoped policies.
+
+The template is the one source of truth; these tests read it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.template import ROOT, Template
+
+TEMPLATE = Template()
+RESOURCES = TEMPLATE.resources
+PARAMETERS = TEMPLATE.body.get("Parameters", {})
+PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::Partition", "AWS::URLSuffix", "AWS::NoValue", "AWS::StackId"}
+
+# Attributes each resource type really has (CloudFormation / SAM docs).
+GETATT = {
+    "AWS::SQS::Queue": {"Arn", "QueueName", "QueueUrl"},
+    "AWS::DynamoDB::Table": {"Arn", "StreamArn"},
+    "AWS::Events::EventBus": {"Arn", "Name"},
+    "AWS::Events::Rule": {"Arn"},
+    "AWS::KMS::Key": {"Arn", "KeyId"},
+    "AWS::Serverless::Function": {"Arn"},
+}
+
+SCOPED_POLICY_TEMPLATES = {
+    "DynamoDBCrudPolicy": ("TableName", "AWS::DynamoDB::Table"),
+    "DynamoDBReadPolicy": ("TableName", "AWS::DynamoDB::Table"),
+    "SQSSendMessagePolicy": ("QueueName", "AWS::SQS::Queue"),
+    "SQSPollerPolicy": ("QueueName", "AWS::SQS::Queue"),
+    "EventBridgePutEventsPolicy": ("EventBusName", "AWS::Events::EventBus"),
+    "AWSSecretsManagerGetSecretValuePolicy": ("SecretArn", "AWS::SecretsManager::Secret"),
+    "KMSDecryptPolicy": ("KeyId", "AWS::KMS::Key"),
+    "KMSEncryptPolicy": ("KeyId", "AWS::KMS::Key"),
+}
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, f"{path}[{index}]")
+
+
+def references() -> Iterator[tuple[str, str, str | None]]:
+    """(where, logical name, attribute or None) for every Ref, GetAtt and ${...} in the template."""
+    for path, node in walk(TEMPLATE.body):
+        if set(node) == {"Ref"}:
+            yield path, node["Ref"], None
+        elif set(node) == {"Fn::GetAtt"}:
+            yield path, node["Fn::GetAtt"][0], node["Fn::GetAtt"][1]
+        elif set(node) == {"Fn::Sub"}:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            for name in re.findall(r"\$\{([^}!]+)\}", text):
+                logical, _, attribute = name.partition(".")
+                yield path, logical, attribute or None
+
+
+@pytest.mark.parametrize(("where", "name", "attribute"), list(references()))
+def test_every_reference_resolves(where: str, name: str, attribute: str | None) -> None:
+    if attribute is None:
+        assert name in RESOURCES or name in PARAMETERS or name in PSEUDO, f"{where}: Ref {name} resolves to nothing"
+        return
+    assert name in RESOURCES, f"{where}: GetAtt {name}.{attribute} names no resource"
+    allowed = GETATT.get(RESOURCES[name]["Type"])
+    assert attribute in (allowed or set()), f"{where}: {RESOURCES[name]['Type']} has no attribute {attribute}"
+
+
+def test_reference_walker_finds_refs_inside_sam_events() -> None:
+    found = {(name, attribute) for _, name, attribute in references()}
+    assert ("InboundQueue", "Arn") in found  # AttributionFunction's SQS event
+    assert ("HttpApi", None) in found
+
+
+def queues_consumed() -> dict[str, str]:
+    return {source.queue: source.function for source in TEMPLATE.sqs_sources()}
+
+
+def dead_letter_queues() -> set[str]:
+    return {
+        spec["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for spec in TEMPLATE.of_type("AWS::SQS::Queue").values()
+        if "RedrivePolicy" in spec["Properties"]
+    }
+
+
+@pytest.mark.parametrize(("queue", "function"), sorted(queues_consumed().items()))
+def test_every_consumed_queue_has_a_dlq_and_a_long_enough_visibility_timeout(queue: str, function: str) -> None:
+    props = RESOURCES[queue]["Properties"]
+    redrive = props.get("RedrivePolicy")
+    assert redrive, f"{queue} is consumed by {function} but has no RedrivePolicy"
+    dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue"
+    assert bool(RESOURCES[dlq]["Properties"].get("FifoQueue")) == bool(props.get("FifoQueue")), "a FIFO queue needs a FIFO DLQ"
+    assert 1 <= int(redrive["maxReceiveCount"]) <= 10
+    function_timeout = RESOURCES[function]["Properties"].get("Timeout", TEMPLATE.body["Globals"]["Function"]["Timeout"])
+    assert int(props["VisibilityTimeout"]) >= 6 * int(function_timeout)
+
+
+def test_every_queue_is_consumed_a_dlq_or_a_long_lived_store() -> None:
+    consumed, dlqs = set(queues_consumed()), dead_letter_queues()
+    for name, spec in TEMPLATE.of_type("AWS::SQS::Queue").items():
+        if name in consumed:
+            continue
+        assert int(spec["Properties"].get("MessageRetentionPeriod", 0)) == 1_209_600, f"{name} keeps messages less than 14 days"
+        if name not in dlqs:
+            alarms = [
+                a for a in TEMPLATE.of_type("AWS::CloudWatch::Alarm").values() if name in str(a["Properties"]["Dimensions"])
+            ]
+            assert alarms, f"{name} is neither consumed nor a DLQ and has no alarm"
+
+
+def test_every_dlq_has_an_alarm() -> None:
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in TEMPLATE.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    assert dead_letter_queues() <= alarmed
+
+
+def test_inbound_queue_is_fifo_with_explicit_dedup_ids_and_high_throughput() -> None:
+    props = RESOURCES["InboundQueue"]["Properties"]
+    assert props["FifoQueue"] is True
+    assert props["ContentBasedDeduplication"] is False
+    assert props["DeduplicationScope"] == "messageGroup"
+    assert props["FifoThroughputLimit"] == "perMessageGroupId"
+
+
+@pytest.mark.parametrize("function", sorted(TEMPLATE.of_type("AWS::Serverless::Function")))
+def test_function_policies_are_scoped_policy_templates(function: str) -> None:
+    policies = RESOURCES[function]["Properties"].get("Policies", [])
+    assert policies, f"{function} declares no policies"
+    for policy in policies:
+        assert isinstance(policy, dict), f"{function}: {policy!r} is a managed policy, not a scoped policy template"
+        assert len(policy) == 1, f"{function}: {policy!r} is not one SAM policy template"
+        [(name, arguments)] = policy.items()
+        assert name in SCOPED_POLICY_TEMPLATES, f"{function}: {name} is not a resource-scoped policy template"
+        argument, resource_type = SCOPED_POLICY_TEMPLATES[name]
+        reference = arguments[argument]
+        target = reference.get("Ref") or reference.get("Fn::GetAtt", [None])[0]
+        assert RESOURCES[target]["Type"] == resource_type, f"{function}: {name} must point at a {resource_type}"
+
+
+@pytest.mark.parametrize("spec", TEMPLATE.functions(), ids=lambda s: s.logical_id)
+def test_handler_exists(spec: Any) -> None:
+    assert spec.module_path.is_file(), f"{spec.module_path} missing"
+    assert f"def {spec.function_name}(" in spec.module_path.read_text()
+
+
+def test_globals() -> None:
+    function_globals = TEMPLATE.body["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Tracing"] == "Active"
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"):
+        assert name in function_globals["Environment"]["Variables"]
+
+
+def test_sqs_sources_report_batch_item_failures() -> None:
+    sources = TEMPLATE.sqs_sources()
+    assert {s.function for s in sources} == {"AttributionFunction", "KeywordSignalFunction"}
+    assert all(s.report_batch_item_failures for s in sources)
+
+
+def test_routes() -> None:
+    routes = {(r.method, r.path, r.function, r.iam_auth) for r in TEMPLATE.http_routes()}
+    assert routes == {
+        ("GET", "/webhooks/{channel}", "WebhookFunction", False),
+        ("POST", "/webhooks/{channel}", "WebhookFunction", False),
+        ("GET", "/oauth/tiktok/{kind}/start", "OAuthFunction", False),
+        ("GET", "/oauth/tiktok/callback", "OAuthFunction", False),
+        ("ANY", "/admin/{proxy+}", "AdminFunction", True),
+    }
+    assert RESOURCES["HttpApi"]["Properties"]["Auth"]["EnableIamAuthorizer"] is True
+
+
+@pytest.mark.parametrize("table", sorted(TEMPLATE.of_type("AWS::DynamoDB::Table")))
+def test_tables(table: str) -> None:
+    props = RESOURCES[table]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    defined = {a["AttributeName"] for a in props["AttributeDefinitions"]}
+    used = {k["AttributeName"] for k in props["KeySchema"]} | {
+        k["AttributeName"] for index in props.get("GlobalSecondaryIndexes", []) for k in index["KeySchema"]
+    }
+    assert defined == used, "every defined attribute is a key, and every key is defined"
+
+
+def test_design_indexes() -> None:
+    def indexes(table: str) -> set[str]:
+        return {i["IndexName"] for i in RESOURCES[table]["Properties"].get("GlobalSecondaryIndexes", [])}
+
+    assert indexes("AccountLinksTable") == {"by_channel_account", "refresh_due"}
+    assert "by_advertiser" in indexes("ConversationsTable")
+
+
+def test_secrets_are_secrets_manager_resources_not_parameters() -> None:
+    assert not [name for name in PARAMETERS if re.search("secret|token|password", name, re.IGNORECASE)]
+    secrets = TEMPLATE.of_type("AWS::SecretsManager::Secret")
+    assert set(secrets) == {"MetaAppSecret", "MetaVerifyToken", "TikTokAppSecret"}
+    for spec in secrets.values():
+        assert "SecretString" not in spec["Properties"], "no secret value in the template"
+        assert spec["Metadata"]["LocalEnvVar"]
+
+
+def test_conversation_events_route_to_signal_queue() -> None:
+    [rule] = TEMPLATE.of_type("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["ConversationAttributed"]
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["SignalQueue", "Arn"]}
+
+
+def test_schedules() -> None:
+    schedules = {(s.function, s.expression) for s in TEMPLATE.schedules()}
+    assert ("TokenRefreshFunction", "rate(1 hour)") in schedules
+    assert ("ReportRollupFunction", "rate(1 hour)") in schedules
+    assert any(f == "ReportRollupFunction" and e.startswith("cron(") for f, e in schedules)
+
+
+def test_outputs_name_the_urls_to_register() -> None:
+    outputs = TEMPLATE.body["Outputs"]
+    assert outputs["OAuthCallbackUrl"]["Value"]["Fn::Sub"].endswith("/oauth/tiktok/callback")
+    for channel in ("WhatsApp", "Messenger", "Instagram", "TikTok"):
+        assert outputs[f"{channel}WebhookUrl"]["Value"]["Fn::Sub"].endswith(f"/webhooks/{channel.lower()}")
+
+
+def test_layer_ships_the_domain_package() -> None:
+    [layer] = TEMPLATE.layer_dirs()
+    assert (layer / "messaging_partner" / "__init__.py").is_file()
+    assert (layer / "requirements.txt").is_file()
+    assert layer.is_relative_to(ROOT)

@@ -1,0 +1,99 @@
+"""Webhook receipt rules, with fake queue and parker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from messaging_partner.channels.base import WebhookRequest
+from messaging_partner.channels.meta import hub_signature
+from messaging_partner.ports import DeliveryFailed
+from messaging_partner.webhooks import receive_webhook
+from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
+from tests.unit.test_whatsapp_parser import DOCUMENTED_EXAMPLE, body, change, message
+
+SECRETS = FakeSecrets()
+
+
+def post(
+    raw: bytes, signature: str | None = None, channel: str = "whatsapp"
+) -> tuple[int, dict[str, object], FakeInboundQueue, FakeParker]:
+    headers = {} if signature is None else {"x-hub-signature-256": signature}
+    queue, parker = FakeInboundQueue(), FakeParker()
+    reply = receive_webhook(channel, WebhookRequest("POST", headers, {}, raw), SECRETS, queue, parker)
+    assert reply.content_type == "application/json"
+    return reply.status, json.loads(reply.body), queue, parker
+
+
+def signed(raw: bytes) -> str:
+    return hub_signature(SECRETS.meta_secret, raw)
+
+
+def test_signed_delivery_is_enqueued() -> None:
+    status, answer, queue, parker = post(DOCUMENTED_EXAMPLE, signed(DOCUMENTED_EXAMPLE))
+    assert status == 200
+    assert answer == {"accepted": 1, "parked": 0}
+    assert [m.text for m in queue.sent] == ["Does it come in another color?"]
+    assert parker.parked == []
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "garbage"])
+def test_unverifiable_delivery_is_refused_and_nothing_kept(signature: str | None) -> None:
+    status, answer, queue, parker = post(DOCUMENTED_EXAMPLE, signature)
+    assert status == 401
+    assert "nothing was stored" in str(answer["message"])
+    assert queue.sent == []
+    assert parker.parked == []
+
+
+def test_verified_but_unreadable_is_parked_with_reason() -> None:
+    raw = b'{"object": "whatsapp_business_account", "entry": "oops"}'
+    status, answer, queue, parker = post(raw, signed(raw))
+    assert status == 200
+    assert answer == {"parked": "entry is missing or not a list"}
+    assert queue.sent == []
+    assert parker.parked == [("whatsapp", "entry is missing or not a list", raw)]
+
+
+def test_unreadable_fragments_are_parked_and_the_rest_enqueued() -> None:
+    broken = message("text", {"body": "x"})
+    del broken["id"]
+    raw = body(change([message("text", {"body": "ok"}, id="wamid.ok"), broken]))
+    status, answer, queue, parker = post(raw, signed(raw))
+    assert status == 200
+    assert answer == {"accepted": 1, "parked": 1}
+    assert [m.platform_message_id for m in queue.sent] == ["wamid.ok"]
+    assert parker.parked[0][2] == broken
+
+
+def test_enqueue_failure_propagates_so_the_platform_retries() -> None:
+    queue = FakeInboundQueue(fail=True)
+    request = WebhookRequest("POST", {"x-hub-signature-256": signed(DOCUMENTED_EXAMPLE)}, {}, DOCUMENTED_EXAMPLE)
+    with pytest.raises(DeliveryFailed):
+        receive_webhook("whatsapp", request, SECRETS, queue, FakeParker())
+
+
+def test_unknown_channel_is_404_with_the_known_ones() -> None:
+    status, answer, _, _ = post(DOCUMENTED_EXAMPLE, signed(DOCUMENTED_EXAMPLE), channel="telegram")
+    assert status == 404
+    assert "whatsapp" in str(answer["message"])
+
+
+def test_oversized_body_is_413_before_any_work() -> None:
+    queue, parker = FakeInboundQueue(), FakeParker()
+    request = WebhookRequest("POST", {}, {}, b"x" * 101)
+    reply = receive_webhook("whatsapp", request, SECRETS, queue, parker, max_body_bytes=100)
+    assert reply.status == 413
+    assert queue.sent == []
+    assert parker.parked == []
+
+
+@pytest.mark.parametrize(("token", "status", "answer"), [("verify-me", 200, "1158201444"), ("wrong", 403, None), ("", 403, None)])
+def test_handshake(token: str, status: int, answer: str | None) -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+    reply = receive_webhook("whatsapp", WebhookRequest("GET", {}, query, b""), SECRETS, FakeInboundQueue(), FakeParker())
+    assert reply.status == status
+    assert reply.content_type == "text/plain"
+    if answer is not None:
+        assert reply.body == answer
