@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from .aws import client
 from .events import EVENT_SOURCE, ConversationAttributed
 from .ports import DeliveryFailed
+from .queues import delivery_errors
 
 PUT_EVENTS_LIMIT = 10
 
@@ -27,8 +28,10 @@ class EventBridgePublisher:
                 }
                 for event in events[start : start + PUT_EVENTS_LIMIT]
             ]
-            response = events_client.put_events(Entries=entries)
-            if response.get("FailedEntryCount"):
-                retry = [entry for entry, result in zip(entries, response["Entries"], strict=False) if result.get("ErrorCode")]
-                if events_client.put_events(Entries=retry).get("FailedEntryCount"):
-                    raise DeliveryFailed(f"EventBridge refused {len(retry)} events on bus {self._bus_name}")
+            with delivery_errors(self._bus_name):
+                response = events_client.put_events(Entries=entries)
+                if response.get("FailedEntryCount"):
+                    results = response["Entries"]
+                    retry = [entry for entry, result in zip(entries, results, strict=False) if result.get("ErrorCode")]
+                    if events_client.put_events(Entries=retry).get("FailedEntryCount"):
+                        raise DeliveryFailed(f"EventBridge refused {len(retry)} events on bus {self._bus_name}")

@@ -7,8 +7,11 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import client
 from .events import MessageReceived
@@ -34,13 +37,23 @@ def send_in_batches(queue_url: str, entries: Sequence[dict[str, Any]]) -> None:
     sqs = client("sqs")
     for start in range(0, len(entries), SQS_BATCH_LIMIT):
         chunk = [dict(entry, Id=str(i)) for i, entry in enumerate(entries[start : start + SQS_BATCH_LIMIT])]
-        failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed", [])
-        if failed:
-            retry = [chunk[int(f["Id"])] for f in failed]
-            still_failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=retry).get("Failed", [])
-            if still_failed:
-                codes = sorted({f.get("Code", "?") for f in still_failed})
-                raise DeliveryFailed(f"SQS refused {len(still_failed)} messages ({', '.join(codes)})")
+        with delivery_errors(queue_url):
+            failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed", [])
+            if failed:
+                retry = [chunk[int(f["Id"])] for f in failed]
+                still_failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=retry).get("Failed", [])
+                if still_failed:
+                    codes = sorted({f.get("Code", "?") for f in still_failed})
+                    raise DeliveryFailed(f"SQS refused {len(still_failed)} messages ({', '.join(codes)})")
+
+
+@contextmanager
+def delivery_errors(destination: str) -> Iterator[None]:
+    """AWS SDK errors on a send become DeliveryFailed: the caller must not acknowledge."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise DeliveryFailed(f"Could not deliver to {destination}: {error}") from error
 
 
 class SqsInboundQueue:
@@ -88,4 +101,5 @@ class SqsParker:
                 record["body_base64"] = base64.b64encode(payload[:_PARKED_PAYLOAD_LIMIT]).decode()
         else:
             record["fragment"] = payload
-        client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(record, default=str))
+        with delivery_errors(self._queue_url):
+            client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(record, default=str))

@@ -1,0 +1,89 @@
+"""Handlers in process against moto (mock_aws), with resources provisioned from template.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handler_support import secrets
+from local.apigw import build_v2_event
+from local.provision import Provisioned, local_parameters, provision
+from local.pumps import sqs_record
+from local.runtime import AwsRequestCounter, FunctionRuntime, function_environment
+from local.template import HttpRoute, Resolver, Template
+from messaging_partner import aws, settings
+
+TEMPLATE = Template()
+
+
+@dataclass
+class IntegrationStack:
+    session: boto3.session.Session
+    provisioned: Provisioned
+    runtime: FunctionRuntime
+    counter: AwsRequestCounter
+
+    def requests_by_operation(self) -> dict[tuple[str, str], int]:
+        totals: dict[tuple[str, str], int] = {}
+        for row in self.counter.snapshot():
+            key = (row["service"], row["operation"])
+            totals[key] = totals.get(key, 0) + row["count"]
+        return totals
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.provisioned.attribute(logical_id, "QueueUrl")
+
+    def http(
+        self, function: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Invoke an HTTP function with the v2 event API Gateway would build."""
+        route = next(r for r in TEMPLATE.http_routes() if r.function == function and r.method in (method, "ANY"))
+        event = build_v2_event(
+            HttpRoute(function, route.method, route.path, route.iam_auth), {}, method, path, headers or {}, body, "127.0.0.1"
+        )
+        return dict(self.runtime.invoke(function, event))
+
+    def drain(self, logical_id: str, max_messages: int = 10) -> list[dict[str, Any]]:
+        """Receive (and delete) what a queue holds, with its system attributes."""
+        sqs = self.session.client("sqs")
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.queue_url(logical_id), MaxNumberOfMessages=max_messages, MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            messages.extend(batch)
+            for message in batch:
+                sqs.delete_message(QueueUrl=self.queue_url(logical_id), ReceiptHandle=message["ReceiptHandle"])
+
+    def sqs_event(self, messages: list[dict[str, Any]], logical_id: str) -> dict[str, Any]:
+        return {"Records": [sqs_record(m, self.provisioned.attribute(logical_id, "Arn")) for m in messages]}
+
+    def bodies(self, logical_id: str) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain(logical_id)]
+
+
+@pytest.fixture
+def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[IntegrationStack]:
+    with mock_aws():
+        session = boto3.session.Session()
+        parameters = local_parameters(TEMPLATE, {"TikTokApiBaseUrl": "http://127.0.0.1:9/open_api/v1.3/"})
+        provisioned = provision(TEMPLATE, session, parameters)
+        resolver = Resolver(parameters=parameters, attribute=provisioned.attribute)
+        for name, value in function_environment(TEMPLATE, resolver).items():
+            monkeypatch.setenv(name, value)
+        settings.settings.cache_clear()
+        secrets.secret_source.cache_clear()
+        secrets._provider.cache_clear()
+        aws.client.cache_clear()
+        boto3.setup_default_session()
+        counter = AwsRequestCounter()
+        counter.install(boto3.DEFAULT_SESSION)
+        yield IntegrationStack(session, provisioned, FunctionRuntime(TEMPLATE, counter), counter)
