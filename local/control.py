@@ -1,0 +1,76 @@
+"""Run a local stack in a child process and query it over HTTP: used by the demo, e2e tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from .stack import HOST, RUN_DIR, StackPorts
+
+STARTUP_TIMEOUT_SECONDS = 90
+DRAIN_TIMEOUT_SECONDS = 60
+
+
+@contextmanager
+def running_stack(log_name: str = "stack.log") -> Iterator[StackPorts]:
+    """The local stack in a child process (its handler logs go to .local/stack.log)."""
+    ports = StackPorts.choose()
+    RUN_DIR.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "LOCAL_API_PORT": str(ports.api),
+        "LOCAL_TIKTOK_PORT": str(ports.tiktok),
+        "LOCAL_AWS_PORT": str(ports.aws),
+    }
+    with (RUN_DIR / log_name).open("wb") as log:
+        child = subprocess.Popen([sys.executable, "-m", "local", "up"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_for_stack(ports, child)
+            yield ports
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def wait_for_stack(ports: StackPorts, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"The local stack exited with {child.returncode}; see {RUN_DIR / 'stack.log'}")
+        try:
+            if requests.get(f"http://{HOST}:{ports.api}/_local/status", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"The local stack did not start within {STARTUP_TIMEOUT_SECONDS} s; see {RUN_DIR / 'stack.log'}")
+
+
+def stack_status(ports: StackPorts) -> dict[str, Any]:
+    response = requests.get(f"http://{HOST}:{ports.api}/_local/status", timeout=10)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def wait_until_drained(ports: StackPorts, timeout: float = DRAIN_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """Drained twice in a row: the bus delivers to SignalQueue after attribution finishes."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while time.monotonic() < deadline:
+        status = stack_status(ports)
+        calm = calm + 1 if status["drained"] else 0
+        if calm >= 3:
+            return status
+        time.sleep(0.2)
+    raise SystemExit(f"Queues did not drain within {timeout} s: {stack_status(ports)['queues']}")

@@ -1,0 +1,78 @@
+"""The TikTok emulator as our client meets it: envelope, trailing slash, error codes, faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from messaging_partner.tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
+from messaging_partner.tiktok.oauth import authorized_advertisers
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.e2e
+APP_ID, APP_SECRET, TOKEN = "local-tiktok-app", "local-tiktok-app-secret", "local-advertiser-token"
+
+
+@pytest.fixture
+def tiktok(stack: RunningStack) -> Iterator[TikTokClient]:
+    requests.delete(f"{stack.tiktok}/_emulator/faults", timeout=5)
+    yield TikTokClient(f"{stack.tiktok}/open_api/v1.3/", sleep=lambda _: None)
+    requests.delete(f"{stack.tiktok}/_emulator/faults", timeout=5)
+
+
+def inject(stack: RunningStack, **fault: object) -> None:
+    requests.post(f"{stack.tiktok}/_emulator/faults", json=fault, timeout=5).raise_for_status()
+
+
+def test_advertisers_of_a_token(tiktok: TikTokClient) -> None:
+    advertisers = authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)
+    assert [a.advertiser_name for a in advertisers] == ["Demo Sneakers", "Demo Sneakers EU"]
+
+
+def test_envelope_and_http_200_on_errors(stack: RunningStack) -> None:
+    answer = requests.get(
+        f"{stack.tiktok}/open_api/v1.3/oauth2/advertiser/get/",
+        params={"app_id": APP_ID, "secret": "wrong"},
+        headers={"Access-Token": TOKEN},
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert set(body) == {"code", "message", "request_id", "data"}
+    assert (body["code"], body["data"]) == (40113, {})
+
+
+def test_trailing_slash_is_required(stack: RunningStack) -> None:
+    answer = requests.get(f"{stack.tiktok}/open_api/v1.3/oauth2/advertiser/get", timeout=5)
+    assert (answer.status_code, answer.text) == (404, "404 page not found")
+
+
+@pytest.mark.parametrize(("token", "code"), [(None, 40104), ("revoked", 40105)])
+def test_token_errors(tiktok: TikTokClient, token: str | None, code: int) -> None:
+    with pytest.raises(TikTokApiError) as error:
+        tiktok.get("oauth2/advertiser/get/", {"app_id": APP_ID, "secret": APP_SECRET}, access_token=token)
+    assert error.value.code == code
+
+
+def test_throttling_fault_is_retried_through(stack: RunningStack, tiktok: TikTokClient) -> None:
+    calls_before = len(requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"])
+    inject(stack, code=40100, times=2, path="/oauth2/advertiser/get/")
+    assert len(authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)) == 2
+    assert len(requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"]) - calls_before == 3
+
+
+@pytest.mark.parametrize("code", [40102, 50000])
+def test_injected_error_codes(stack: RunningStack, tiktok: TikTokClient, code: int) -> None:
+    inject(stack, code=code, times=5)
+    with pytest.raises(TikTokApiError) as error:
+        authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)
+    assert error.value.code == code
+
+
+def test_delay_fault_hits_the_client_timeout(stack: RunningStack) -> None:
+    inject(stack, delay_ms=1500, times=3)
+    slow = TikTokClient(f"{stack.tiktok}/open_api/v1.3/", timeout=(1.0, 0.3), sleep=lambda _: None)
+    with pytest.raises(TikTokTransportError):
+        authorized_advertisers(slow, APP_ID, APP_SECRET, TOKEN)
