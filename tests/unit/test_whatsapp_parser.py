@@ -209,3 +209,18 @@ def test_unparseable(raw: bytes, reason_start: str) -> None:
     with pytest.raises(UnparseablePayload) as error:
         whatsapp.parse(raw)
     assert error.value.reason.startswith(reason_start)
+
+
+def test_non_list_arrays_do_not_crash_the_parser() -> None:
+    """Found by the property tests: every documented array may arrive as something else."""
+    weird = change([message("text", {"body": "ok"})], contacts=7)  # type: ignore[arg-type]
+    weird["value"].update(statuses="x", errors={"code": 1})
+    delivery = whatsapp.parse(body(weird))
+    assert [m.text for m in delivery.messages] == ["ok"]
+    assert delivery.recognized["status"] == 0
+
+    not_a_list = change()
+    not_a_list["value"]["messages"] = {"id": "wamid.1"}
+    delivery = whatsapp.parse(body(not_a_list))
+    assert delivery.messages == []
+    assert delivery.rejected[0].reason == "messages is not a list"

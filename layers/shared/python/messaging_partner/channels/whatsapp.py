@@ -70,14 +70,18 @@ def _parse_change(change: Any, delivery: ParsedDelivery) -> None:
         delivery.rejected.append(RejectedFragment("messages change without metadata.phone_number_id", change))
         return
 
-    contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-    for message in value.get("messages") or []:
+    messages = value.get("messages", [])
+    if not isinstance(messages, list):
+        delivery.rejected.append(RejectedFragment("messages is not a list", change))
+        messages = []
+    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+    for message in messages:
         try:
             delivery.messages.append(_parse_message(message, phone_number_id, contacts))
         except (KeyError, TypeError, ValueError) as error:
             delivery.rejected.append(RejectedFragment(f"message not readable: {error!r}", message))
-    delivery.recognized["status"] += len(value.get("statuses") or [])
-    delivery.recognized["error"] += len(value.get("errors") or [])
+    delivery.recognized["status"] += len(_list(value.get("statuses")))
+    delivery.recognized["error"] += len(_list(value.get("errors")))
 
 
 def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list[dict[str, Any]]) -> InboundMessage:
@@ -144,6 +148,10 @@ def _referral_of(referral: Any) -> Referral | None:
         media_urls=media,
         click_id=_str_or_none(referral.get("ctwa_clid")),
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _str_or_none(value: Any) -> str | None:
