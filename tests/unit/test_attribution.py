@@ -36,10 +36,10 @@ def test_first_message_opens_an_organic_conversation_and_announces_it() -> None:
     assert work.handle(inbound("m1")) == "new_conversation"
     work.flush()
     [event] = publisher.published
-    assert event.source is ConversationSource.ORGANIC
+    assert event.conversation.source is ConversationSource.ORGANIC
     assert event.inbox_line == "16505551234 started the conversation"
     assert [s.message.platform_message_id for s in signals.sent] == ["m1"]
-    assert store.conversations[event.conversation_key].customer_message_count == 1
+    assert store.conversations[event.conversation.conversation_key].customer_message_count == 1
 
 
 def test_later_messages_add_signals_but_no_second_announcement() -> None:

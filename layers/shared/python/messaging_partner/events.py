@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import AdReference, Channel, Conversation, ConversationSource, InboundMessage, Referral
+from .models import Conversation, ConversationSource, InboundMessage
 
 EVENT_SOURCE = "messaging-partner"
 
@@ -24,34 +24,20 @@ def stable_event_id(*parts: str) -> str:
 
 
 class ConversationAttributed(BaseModel):
+    """A conversation opened, with how it started: what the inbox shows and the signals start from."""
+
     model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "ConversationAttributed"
 
     event_id: str
-    conversation_key: str
-    channel: Channel
-    business_account_id: str
-    customer_id: str
-    source: ConversationSource
-    advertiser_id: str | None = None
-    referral: Referral | None = None
-    ad: AdReference | None = None
-    started_at_ms: int
+    conversation: Conversation
     inbox_line: str
 
     @classmethod
     def for_conversation(cls, conversation: Conversation) -> ConversationAttributed:
         return cls(
             event_id=stable_event_id(cls.detail_type, conversation.conversation_key),
-            conversation_key=conversation.conversation_key,
-            channel=conversation.channel,
-            business_account_id=conversation.business_account_id,
-            customer_id=conversation.customer_id,
-            source=conversation.source,
-            advertiser_id=conversation.advertiser_id,
-            referral=conversation.referral,
-            ad=conversation.ad,
-            started_at_ms=conversation.started_at_ms,
+            conversation=conversation,
             inbox_line=inbox_line(conversation),
         )
 
