@@ -48,7 +48,9 @@ def choose_port(env_var: str, default: int) -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen there; like our servers, ignore sockets lingering in TIME_WAIT."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
