@@ -91,7 +91,8 @@ def hub_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signed_whatsapp(label: str, body: bytes, secret: str, expected_status: int = 200) -> Delivery:
+def signed_meta(label: str, body: bytes, secret: str, expected_status: int = 200) -> Delivery:
+    """A WhatsApp, Messenger or Instagram delivery: all three carry X-Hub-Signature-256."""
     return Delivery(
         label, body, {"content-type": "application/json", "x-hub-signature-256": hub_signature(secret, body)}, expected_status
     )
@@ -141,20 +142,20 @@ def demo_scenario(meta_app_secret: str, start: int = 1_763_800_000) -> DemoScena
     eve = WhatsAppMessage("12025550005", "wamid.EVE1", start + 25, "forged message", name="Eve")
     status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(start + 30), "recipient_id": "351910000001"}
 
-    first = signed_whatsapp("Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
+    first = signed_meta("Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
     deliveries = [
         first,
-        signed_whatsapp("Ben sends a text and a photo", whatsapp_body(WhatsAppChange((ben_text, ben_photo))), meta_app_secret),
-        signed_whatsapp(
+        signed_meta("Ben sends a text and a photo", whatsapp_body(WhatsAppChange((ben_text, ben_photo))), meta_app_secret),
+        signed_meta(
             "Chloe arrives from a Meta click-to-WhatsApp ad", whatsapp_body(WhatsAppChange((chloe,))), meta_app_secret
         ),
-        signed_whatsapp(
+        signed_meta(
             "Dev and Ana in two entries of one POST",
             whatsapp_body(WhatsAppChange((dev,)), WhatsAppChange((ana_again,)), entries=2),
             meta_app_secret,
         ),
-        signed_whatsapp("Noor, known only by her BSUID", whatsapp_body(WhatsAppChange((noor,))), meta_app_secret),
-        signed_whatsapp(
+        signed_meta("Noor, known only by her BSUID", whatsapp_body(WhatsAppChange((noor,))), meta_app_secret),
+        signed_meta(
             "A delivery status (not a customer message)", whatsapp_body(WhatsAppChange(statuses=(status,))), meta_app_secret
         ),
         Delivery("Meta retries Ana's first delivery", first.body, first.headers),
@@ -170,4 +171,132 @@ def demo_scenario(meta_app_secret: str, start: int = 1_763_800_000) -> DemoScena
         customers={"351910000001": 2, "447700900002": 2, "33612000003": 1, "919800000004": 1, "AE.1502576394655843": 1},
         refused_customers=("12025550005",),
         meta_ad_customers=("33612000003",),
+    )
+
+
+# ---------------------------------------------------------------- Messenger and Instagram (A2, A3)
+DEMO_PAGE_ID = "104650435882311"
+DEMO_INSTAGRAM_ID = "17841405822304914"
+
+
+def meta_messaging_body(object_type: str, business_id: str, *items: dict[str, Any]) -> bytes:
+    """A Messenger ("page") or Instagram ("instagram") webhook body with one entry."""
+    entry = {"id": business_id, "time": 1_763_800_000_000, "messaging": list(items)}
+    return json.dumps({"object": object_type, "entry": [entry]}, ensure_ascii=False).encode()
+
+
+def messaging_message(
+    customer: str, business_id: str, mid: str, timestamp_ms: int, text: str | None = None, referral: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"mid": mid}
+    if text is not None:
+        message["text"] = text
+    else:
+        message["attachments"] = [{"type": "image", "payload": {"url": "https://cdn.example/photo.jpg"}}]
+    if referral is not None:
+        message["referral"] = referral
+    return {"sender": {"id": customer}, "recipient": {"id": business_id}, "timestamp": timestamp_ms, "message": message}
+
+
+def messaging_echo(customer: str, business_id: str, mid: str, timestamp_ms: int, text: str) -> dict[str, Any]:
+    message = {"is_echo": True, "app_id": 1517776481860111, "mid": mid, "text": text}
+    return {"sender": {"id": business_id}, "recipient": {"id": customer}, "timestamp": timestamp_ms, "message": message}
+
+
+def messaging_referral(customer: str, business_id: str, timestamp_ms: int, referral: dict[str, Any]) -> dict[str, Any]:
+    return {"sender": {"id": customer}, "recipient": {"id": business_id}, "timestamp": timestamp_ms, "referral": referral}
+
+
+def messaging_read(customer: str, business_id: str, timestamp_ms: int) -> dict[str, Any]:
+    return {
+        "sender": {"id": customer},
+        "recipient": {"id": business_id},
+        "timestamp": timestamp_ms,
+        "read": {"watermark": timestamp_ms},
+    }
+
+
+def click_to_messenger_referral(ad_id: str, ad_title: str) -> dict[str, Any]:
+    return {
+        "ref": "spring_sale",
+        "ad_id": ad_id,
+        "source": "ADS",
+        "type": "OPEN_THREAD",
+        "ads_context_data": {
+            "ad_title": ad_title,
+            "photo_url": "https://scontent.example/ad.jpg",
+            "post_id": "104650435882311_2",
+        },
+    }
+
+
+# ---------------------------------------------------------------- TikTok Business Messaging (tiktok.md 6c, 6d)
+DEMO_TIKTOK_BUSINESS_ID = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
+DEMO_TIKTOK_APP_ID = "local-tiktok-app"
+
+
+def tiktok_body(event: str, business_id: str, content: dict[str, Any], create_time: int) -> bytes:
+    """A Business Messaging webhook body: `content` travels as a JSON string inside the JSON."""
+    envelope = {
+        "client_key": DEMO_TIKTOK_APP_ID,
+        "event": event,
+        "create_time": create_time,
+        "user_openid": business_id,
+        "content": json.dumps(content, ensure_ascii=False),
+    }
+    return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def tiktok_users(customer: str, business_id: str, inbound: bool = True) -> dict[str, Any]:
+    personal = {"id": customer, "role": "personal_account"}
+    business = {"id": business_id, "role": "business_account"}
+    return {"from_user": personal, "to_user": business} if inbound else {"from_user": business, "to_user": personal}
+
+
+def tiktok_text_content(
+    customer: str, business_id: str, message_id: str, timestamp_ms: int, text: str, inbound: bool = True
+) -> dict[str, Any]:
+    return {
+        "from": "customer" if inbound else "brand",
+        "to": "brand" if inbound else "customer",
+        **tiktok_users(customer, business_id, inbound),
+        "conversation_id": f"conv-{customer}",
+        "message_id": message_id,
+        "timestamp": timestamp_ms,
+        "type": "text",
+        "text": {"body": text},
+        "scene_type": 0,
+        "is_follower": False,
+        "message_tag": {"source": "APP" if inbound else "API"},
+    }
+
+
+def tiktok_ad_referral_content(customer: str, business_id: str, timestamp_ms: int, ad: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **tiktok_users(customer, business_id),
+        "timestamp": timestamp_ms,
+        "referral": {"source": "ad", "ad": {"timestamp": timestamp_ms, **ad}},
+    }
+
+
+def tiktok_short_link_content(customer: str, business_id: str, timestamp_ms: int, ref: str) -> dict[str, Any]:
+    short_link = {"ref": ref, "prefilled_message": "Hi! I want the VIP offer", "prefilled_message_audit_status": "PASS"}
+    return {
+        **tiktok_users(customer, business_id),
+        "timestamp": timestamp_ms,
+        "referral": {"source": "short_link", "short_link": short_link},
+    }
+
+
+def tiktok_signature_header(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},s={digest}"
+
+
+def signed_tiktok(label: str, body: bytes, secret: str, timestamp: int, expected_status: int = 200) -> Delivery:
+    return Delivery(
+        label,
+        body,
+        {"content-type": "application/json", "tiktok-signature": tiktok_signature_header(secret, body, timestamp)},
+        expected_status,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handler_support.http import json_response, raw_body
 from handler_support.observability import logger, metrics, tracer
 from handler_support.secrets import secret_source
-from messaging_partner.channels.base import WebhookRequest
+from messaging_partner.channels.base import VerificationPolicy, WebhookRequest
 from messaging_partner.ports import DeliveryFailed
 from messaging_partner.queues import SqsInboundQueue, SqsParker
 from messaging_partner.settings import settings
@@ -37,8 +38,9 @@ def webhook(channel: str) -> Response[str]:
         raw_body=raw_body(event.raw_event),
     )
     inbound_queue, parker = _queues()
+    policy = VerificationPolicy(now=time.time(), max_signature_age_seconds=settings().tiktok_signature_tolerance_seconds)
     try:
-        reply = receive_webhook(channel, request, secret_source(), inbound_queue, parker)
+        reply = receive_webhook(channel, request, secret_source(), inbound_queue, parker, policy)
     except DeliveryFailed as error:
         # Never 200 with the data dropped: the platform retries, dedup ids make that safe.
         logger.error("Webhook not enqueued; asking the platform to retry", extra={"channel": channel, "error": str(error)})

@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messaging_partner.channels import whatsapp
-from messaging_partner.channels.base import UnparseablePayload, WebhookRequest
+from messaging_partner.channels.base import UnparseablePayload, VerificationPolicy, WebhookRequest
 from messaging_partner.channels.meta import hub_signature
 from messaging_partner.webhooks import receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 
 SECRETS = FakeSecrets()
+POLICY = VerificationPolicy(now=1_763_800_000)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -54,7 +55,7 @@ bodies = st.one_of(
 def deliver(raw: bytes, signature: str) -> tuple[int, FakeInboundQueue, FakeParker]:
     queue, parker = FakeInboundQueue(), FakeParker()
     request = WebhookRequest("POST", {"x-hub-signature-256": signature}, {}, raw)
-    return receive_webhook("whatsapp", request, SECRETS, queue, parker).status, queue, parker
+    return receive_webhook("whatsapp", request, SECRETS, queue, parker, POLICY).status, queue, parker
 
 
 @settings(max_examples=300, deadline=None)

@@ -114,3 +114,33 @@ def test_flush_with_nothing_sends_nothing() -> None:
     work.flush()
     assert publisher.calls == 0
     assert signals.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("channel", "referral", "expected"),
+    [
+        (Channel.TIKTOK, Referral(source="ad", ad_id="1790000000000001"), ConversationSource.TIKTOK_AD),
+        (Channel.TIKTOK, Referral(source="short_link", tracking_ref="vip"), ConversationSource.TIKTOK_SHORT_LINK),
+        (Channel.MESSENGER, Referral(source="ADS", ad_id="6045246247433"), ConversationSource.META_AD),
+        (Channel.INSTAGRAM, Referral(source="SHORTLINK", tracking_ref="promo"), ConversationSource.ORGANIC),
+        (Channel.WHATSAPP, Referral(source="post", ad_id="99"), ConversationSource.ORGANIC),
+        (Channel.WHATSAPP, None, ConversationSource.ORGANIC),
+    ],
+)
+def test_source_of_the_first_touch(channel: Channel, referral: Referral | None, expected: ConversationSource) -> None:
+    message = inbound("m1", referral=referral).model_copy(update={"channel": channel})
+    assert source_of(message) is expected
+
+
+def test_tiktok_ad_click_opens_an_ad_conversation_before_any_message() -> None:
+    work, store, publisher, signals = attribution()
+    click = inbound(
+        "h:1", kind=MessageKind.REFERRAL, referral=Referral(source="ad", ad_id="1790000000000001", ad_name="Sneakers")
+    )
+    work.handle(click.model_copy(update={"channel": Channel.TIKTOK}))
+    work.flush()
+    [conversation] = store.conversations.values()
+    assert conversation.source is ConversationSource.TIKTOK_AD
+    assert conversation.customer_message_count == 0
+    assert signals.sent == []
+    assert len(publisher.published) == 1

@@ -36,10 +36,19 @@ def first_touch(message: InboundMessage) -> Conversation:
 
 
 def source_of(message: InboundMessage) -> ConversationSource:
-    """Meta's own click-to-chat referral is a Meta ad: reports must never credit TikTok for it."""
-    if message.referral is not None and message.channel is not Channel.TIKTOK:
-        return ConversationSource.META_AD
-    return ConversationSource.ORGANIC
+    """How a conversation started, from its first touch's referral.
+
+    Meta's own click-to-chat referrals are Meta ads: reports must never credit TikTok for them.
+    A tiktok.me short link is its own source, not an ad.
+    """
+    referral = message.referral
+    if referral is None:
+        return ConversationSource.ORGANIC
+    if message.channel is Channel.TIKTOK:
+        if referral.is_ad:
+            return ConversationSource.TIKTOK_AD
+        return ConversationSource.TIKTOK_SHORT_LINK if referral.tracking_ref else ConversationSource.ORGANIC
+    return ConversationSource.META_AD if referral.is_ad else ConversationSource.ORGANIC
 
 
 @dataclass

@@ -39,12 +39,18 @@ class Referral(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: str  # the platform's own word: "ad", "ADS", "short_link", ...
+    source: str  # the platform's own word: "ad", "ADS", "SHORTLINK", "short_link", ...
     ad_id: str | None = None
-    ad_name: str | None = None
+    ad_name: str | None = None  # the ad's name (TikTok) or title/headline (Meta)
     media_urls: tuple[str, ...] = ()
-    click_id: str | None = None
-    tracking_ref: str | None = None
+    click_id: str | None = None  # Meta's ctwa_clid
+    tracking_ref: str | None = None  # the ref of an m.me / ig.me / tiktok.me link
+    advertiser_id: str | None = None  # TikTok DM referrals name the ad account
+    creative_material_id: str | None = None  # TikTok Upgraded Smart+: message_material_id
+
+    @property
+    def is_ad(self) -> bool:
+        return self.ad_id is not None and self.source.lower() in ("ad", "ads")
 
 
 class InboundMessage(BaseModel):
@@ -54,7 +60,7 @@ class InboundMessage(BaseModel):
 
     channel: Channel
     business_account_id: str  # what AccountLinks routes on (phone_number_id, page id, ...)
-    customer_id: str
+    customer_id: str  # empty only for STRIPPED events, whose sender the platform withholds
     platform_message_id: str
     kind: MessageKind
     sent_at_ms: int

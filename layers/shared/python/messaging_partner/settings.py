@@ -24,6 +24,7 @@ class Settings:
     meta_verify_token_id: str
     tiktok_app_secret_id: str
     message_marker_ttl_days: int
+    tiktok_signature_tolerance_seconds: int
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],
             message_marker_ttl_days=int(env.get("MESSAGE_MARKER_TTL_DAYS", "30")),
+            tiktok_signature_tolerance_seconds=int(env.get("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", "300")),
         )
 
 

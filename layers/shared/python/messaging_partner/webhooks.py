@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .channels import channel_module, supported_channels
-from .channels.base import SecretSource, UnparseablePayload, WebhookRequest
+from .channels.base import HandshakeNotSupported, SecretSource, UnparseablePayload, VerificationPolicy, WebhookRequest
 from .ports import InboundQueue, Parker
 
 # Meta documents payloads "up to 3 MB"; anything larger is not a platform delivery.
@@ -35,6 +35,7 @@ def receive_webhook(
     secrets: SecretSource,
     inbound_queue: InboundQueue,
     parker: Parker,
+    policy: VerificationPolicy,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> WebhookReply:
     """Answer one platform request. Raises DeliveryFailed when the data could not be kept (-> 5xx)."""
@@ -45,7 +46,10 @@ def receive_webhook(
         )
 
     if request.method == "GET":
-        challenge = module.handshake(request.query, secrets)
+        try:
+            challenge = module.handshake(request.query, secrets)
+        except HandshakeNotSupported as error:
+            return _json_reply(405, "handshake_unsupported", message=str(error))
         if challenge is None:
             return WebhookReply(403, "Verification failed: hub.verify_token does not match.", "handshake_refused", "text/plain")
         return WebhookReply(200, challenge, "handshake", "text/plain")
@@ -53,8 +57,8 @@ def receive_webhook(
     if len(request.raw_body) > max_body_bytes:
         return _json_reply(413, "too_large", message=f"Body over {max_body_bytes} bytes; platform payloads are smaller.")
 
-    if not module.verify(request, secrets):
-        return _json_reply(401, "refused", message="Signature missing or invalid; nothing was stored.")
+    if not module.verify(request, secrets, policy):
+        return _json_reply(401, "refused", message="Signature missing, invalid or too old; nothing was stored.")
 
     try:
         delivery = module.parse(request.raw_body)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from . import whatsapp
+from . import instagram, messenger, tiktok, whatsapp
 from .base import WebhookChannel
 
-_CHANNELS: dict[str, WebhookChannel] = {module.CHANNEL.value: cast(WebhookChannel, module) for module in (whatsapp,)}
+_CHANNELS: dict[str, WebhookChannel] = {
+    channel.CHANNEL.value: channel
+    for channel in (cast(WebhookChannel, whatsapp), messenger.channel, instagram.channel, cast(WebhookChannel, tiktok))
+}
 
 
 def channel_module(name: str) -> WebhookChannel | None:

@@ -6,19 +6,28 @@ with several changes; messages, statuses and errors all arrive under field "mess
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..models import Channel, InboundMessage, MessageKind, Referral
-from .base import ParsedDelivery, RejectedFragment, SecretSource, UnparseablePayload, WebhookRequest
+from .base import (
+    ParsedDelivery,
+    RejectedFragment,
+    SecretSource,
+    UnparseablePayload,
+    VerificationPolicy,
+    WebhookRequest,
+    as_list,
+    load_json_object,
+    str_or_none,
+)
 from .meta import SIGNATURE_HEADER, answer_handshake, verify_hub_signature
 
 CHANNEL = Channel.WHATSAPP
 OBJECT_TYPE = "whatsapp_business_account"
 
 
-def verify(request: WebhookRequest, secrets: SecretSource) -> bool:
+def verify(request: WebhookRequest, secrets: SecretSource, policy: VerificationPolicy) -> bool:
     return verify_hub_signature(secrets.meta_app_secret(), request.raw_body, request.header(SIGNATURE_HEADER))
 
 
@@ -27,7 +36,7 @@ def handshake(query: Mapping[str, str], secrets: SecretSource) -> str | None:
 
 
 def parse(raw_body: bytes) -> ParsedDelivery:
-    payload = _load_object(raw_body)
+    payload = load_json_object(raw_body)
     if payload.get("object") != OBJECT_TYPE:
         raise UnparseablePayload(f"object is {payload.get('object')!r}, expected {OBJECT_TYPE!r}")
     entries = payload.get("entry")
@@ -43,16 +52,6 @@ def parse(raw_body: bytes) -> ParsedDelivery:
         for change in changes:
             _parse_change(change, delivery)
     return delivery
-
-
-def _load_object(raw_body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UnparseablePayload(f"body is not JSON: {error}") from None
-    if not isinstance(payload, dict):
-        raise UnparseablePayload("body is JSON but not an object")
-    return payload
 
 
 def _parse_change(change: Any, delivery: ParsedDelivery) -> None:
@@ -74,14 +73,14 @@ def _parse_change(change: Any, delivery: ParsedDelivery) -> None:
     if not isinstance(messages, list):
         delivery.rejected.append(RejectedFragment("messages is not a list", change))
         messages = []
-    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+    contacts = [c for c in as_list(value.get("contacts")) if isinstance(c, dict)]
     for message in messages:
         try:
             delivery.messages.append(_parse_message(message, phone_number_id, contacts))
         except (KeyError, TypeError, ValueError) as error:
             delivery.rejected.append(RejectedFragment(f"message not readable: {error!r}", message))
-    delivery.recognized["status"] += len(_list(value.get("statuses")))
-    delivery.recognized["error"] += len(_list(value.get("errors")))
+    delivery.recognized["status"] += len(as_list(value.get("statuses")))
+    delivery.recognized["error"] += len(as_list(value.get("errors")))
 
 
 def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list[dict[str, Any]]) -> InboundMessage:
@@ -123,16 +122,16 @@ def _text_of(message: Mapping[str, Any]) -> str | None:
     if not isinstance(body, dict):
         return None
     if message_type == "text":
-        return _str_or_none(body.get("body"))
+        return str_or_none(body.get("body"))
     if message_type == "button":
-        return _str_or_none(body.get("text"))
+        return str_or_none(body.get("text"))
     if message_type == "interactive":
         for reply_kind in ("button_reply", "list_reply"):
             reply = body.get(reply_kind)
             if isinstance(reply, dict):
-                return _str_or_none(reply.get("title"))
+                return str_or_none(reply.get("title"))
         return None
-    return _str_or_none(body.get("caption"))  # image, video, document
+    return str_or_none(body.get("caption"))  # image, video, document
 
 
 def _referral_of(referral: Any) -> Referral | None:
@@ -143,16 +142,8 @@ def _referral_of(referral: Any) -> Referral | None:
     )
     return Referral(
         source=str(referral.get("source_type") or "ad"),
-        ad_id=_str_or_none(referral.get("source_id")),
-        ad_name=_str_or_none(referral.get("headline")),
+        ad_id=str_or_none(referral.get("source_id")),
+        ad_name=str_or_none(referral.get("headline")),
         media_urls=media,
-        click_id=_str_or_none(referral.get("ctwa_clid")),
+        click_id=str_or_none(referral.get("ctwa_clid")),
     )
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -1,0 +1,157 @@
+"""Messenger and Instagram payloads in their documented shapes (reference/meta_and_peers.md A2, A3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from local.scenario import (
+    click_to_messenger_referral,
+    messaging_echo,
+    messaging_message,
+    messaging_read,
+    messaging_referral,
+    meta_messaging_body,
+)
+from messaging_partner.channels import channel_module
+from messaging_partner.channels.base import UnparseablePayload
+from messaging_partner.models import Channel, MessageKind
+
+PAGE = "104650435882311"
+PSID = "6985123498273641"
+CHANNELS = [("messenger", "page"), ("instagram", "instagram")]
+
+
+def parse(channel: str, object_type: str, *items: dict[str, Any]) -> Any:
+    module = channel_module(channel)
+    assert module is not None
+    return module.parse(meta_messaging_body(object_type, PAGE, *items))
+
+
+@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+def test_documented_text_message(channel: str, object_type: str) -> None:
+    documented = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE},
+        "timestamp": 1458692752478,
+        "message": {"mid": "mid.1457764197618:41d102a3e1ae206a38", "text": "hello, world!", "quick_reply": {"payload": "X"}},
+    }
+    [message] = parse(channel, object_type, documented).messages
+    assert message.channel is Channel(channel)
+    assert message.business_account_id == PAGE
+    assert message.customer_id == PSID
+    assert message.platform_message_id == "mid.1457764197618:41d102a3e1ae206a38"
+    assert message.kind is MessageKind.MESSAGE
+    assert message.sent_at_ms == 1458692752478  # milliseconds already
+    assert message.text == "hello, world!"
+    assert message.conversation_key == f"{channel}#{PAGE}#{PSID}"
+
+
+@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+def test_attachment_only_message_has_no_text(channel: str, object_type: str) -> None:
+    [message] = parse(channel, object_type, messaging_message(PSID, PAGE, "m_1", 1, text=None)).messages
+    assert message.text is None
+
+
+@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+def test_echo_is_outbound_keyed_by_the_recipient(channel: str, object_type: str) -> None:
+    [echo] = parse(channel, object_type, messaging_echo(PSID, PAGE, "m_echo", 5, "Thanks!")).messages
+    assert echo.kind is MessageKind.ECHO
+    assert echo.customer_id == PSID
+    assert echo.text is None  # our own words are not kept as customer text
+
+
+@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+def test_referral_on_the_first_message(channel: str, object_type: str) -> None:
+    referral = click_to_messenger_referral("6045246247433", "Spring sneakers")
+    [message] = parse(channel, object_type, messaging_message(PSID, PAGE, "m_1", 1, "hi", referral=referral)).messages
+    assert message.referral is not None
+    assert message.referral.is_ad
+    assert (message.referral.ad_id, message.referral.ad_name, message.referral.tracking_ref) == (
+        "6045246247433",
+        "Spring sneakers",
+        "spring_sale",
+    )
+    assert message.referral.media_urls == ("https://scontent.example/ad.jpg",)
+
+
+@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+def test_referral_without_a_message_still_records_the_click(channel: str, object_type: str) -> None:
+    item = messaging_referral(PSID, PAGE, 1458692752478, click_to_messenger_referral("6045246247433", "Spring sneakers"))
+    [click] = parse(channel, object_type, item).messages
+    assert click.kind is MessageKind.REFERRAL
+    assert click.referral is not None
+    assert click.referral.ad_id == "6045246247433"
+    again = parse(channel, object_type, item).messages[0]
+    assert click.platform_message_id == again.platform_message_id  # a stable id: redeliveries dedupe
+
+
+def test_postback_with_referral_starts_a_thread() -> None:
+    item = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE},
+        "timestamp": 1,
+        "postback": {
+            "title": "Get Started",
+            "payload": "GET_STARTED",
+            "referral": {"ref": "promo", "source": "SHORTLINK", "type": "OPEN_THREAD"},
+        },
+    }
+    [message] = parse("messenger", "page", item).messages
+    assert message.kind is MessageKind.MESSAGE
+    assert message.text == "Get Started"
+    assert message.referral is not None
+    assert not message.referral.is_ad
+    assert message.referral.tracking_ref == "promo"
+
+
+def test_chat_plugin_user_ref_identifies_the_customer() -> None:
+    item = {"sender": {"user_ref": "ref-123"}, "recipient": {"id": PAGE}, "timestamp": 1, "message": {"mid": "m", "text": "hi"}}
+    assert parse("messenger", "page", item).messages[0].customer_id == "ref-123"
+
+
+def test_read_is_a_read_event() -> None:
+    [read] = parse("instagram", "instagram", messaging_read(PSID, PAGE, 77)).messages
+    assert read.kind is MessageKind.READ
+
+
+@pytest.mark.parametrize("kind", ["delivery", "reaction", "optin", "policy_enforcement"])
+def test_recognized_items_are_counted_not_enqueued(kind: str) -> None:
+    item = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 1, kind: {"watermark": 1}}
+    delivery = parse("messenger", "page", item)
+    assert delivery.messages == []
+    assert delivery.recognized[kind] == 1
+
+
+def test_unknown_item_is_parked_and_neighbours_kept() -> None:
+    strange = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 1, "brand_new_event": {}}
+    no_mid = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 1, "message": {"text": "x"}}
+    delivery = parse("messenger", "page", strange, no_mid, messaging_message(PSID, PAGE, "m_ok", 2, "ok"))
+    assert [m.platform_message_id for m in delivery.messages] == ["m_ok"]
+    assert delivery.rejected[0].reason == "unknown messaging event"
+    assert len(delivery.rejected) == 2
+
+
+def test_other_subscriptions_are_recognized() -> None:
+    body = json.dumps(
+        {"object": "instagram", "entry": [{"id": PAGE, "time": 1, "changes": [{"field": "comments", "value": {}}]}]}
+    )
+    delivery = channel_module("instagram").parse(body.encode())  # type: ignore[union-attr]
+    assert delivery.recognized["changes"] == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "raw", "reason"),
+    [
+        ("messenger", b'{"object": "instagram", "entry": []}', "object is 'instagram', expected 'page'"),
+        ("instagram", b'{"object": "page", "entry": []}', "object is 'page', expected 'instagram'"),
+        ("messenger", b'{"object": "page"}', "entry is missing or not a list"),
+        ("messenger", b"<xml/>", "body is not JSON"),
+    ],
+)
+def test_unparseable(channel: str, raw: bytes, reason: str) -> None:
+    with pytest.raises(UnparseablePayload) as error:
+        channel_module(channel).parse(raw)  # type: ignore[union-attr]
+    assert error.value.reason.startswith(reason)
