@@ -59,6 +59,7 @@ class Delivery:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     expected_status: int = 200
+    channel: str = "whatsapp"
 
 
 def whatsapp_body(*changes: WhatsAppChange, entries: int = 1) -> bytes:
@@ -91,11 +92,10 @@ def hub_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signed_meta(label: str, body: bytes, secret: str, expected_status: int = 200) -> Delivery:
+def signed_meta(label: str, body: bytes, secret: str, channel: str = "whatsapp", expected_status: int = 200) -> Delivery:
     """A WhatsApp, Messenger or Instagram delivery: all three carry X-Hub-Signature-256."""
-    return Delivery(
-        label, body, {"content-type": "application/json", "x-hub-signature-256": hub_signature(secret, body)}, expected_status
-    )
+    headers = {"content-type": "application/json", "x-hub-signature-256": hub_signature(secret, body)}
+    return Delivery(label, body, headers, expected_status, channel)
 
 
 def meta_ad_referral(ad_id: str) -> dict[str, Any]:
@@ -110,68 +110,6 @@ def meta_ad_referral(ad_id: str) -> dict[str, Any]:
         "ctwa_clid": "Aff-n8ZTODiE79d22K",
         "welcome_message": {"text": "Hi there! Let us know how we can help!"},
     }
-
-
-@dataclass(frozen=True)
-class DemoScenario:
-    deliveries: list[Delivery]
-    customers: dict[str, int]  # stored customer id -> messages we expect stored
-    refused_customers: tuple[str, ...]  # customers whose messages must not exist anywhere
-    meta_ad_customers: tuple[str, ...]
-
-
-def demo_scenario(meta_app_secret: str, start: int = 1_763_800_000) -> DemoScenario:
-    """Several customers, a Click-to-WhatsApp (Meta ad) start, two entries in one POST, a status,
-    a BSUID-only customer, a duplicate delivery and one bad signature."""
-    ana = WhatsAppMessage("351910000001", "wamid.ANA1", start, "Hi! Do you ship sneakers to Lisbon?", name="Ana")
-    ben_text = WhatsAppMessage("447700900002", "wamid.BEN1", start + 5, "Is the blue model in stock?", name="Ben")
-    ben_photo = WhatsAppMessage("447700900002", "wamid.BEN2", start + 6, "this one", kind="image", name="Ben")
-    chloe = WhatsAppMessage(
-        "33612000003",
-        "wamid.CHL1",
-        start + 9,
-        "Hello, I saw your ad",
-        name="Chloe",
-        referral=meta_ad_referral("120226305854810726"),
-    )
-    dev = WhatsAppMessage("919800000004", "wamid.DEV1", start + 12, "Price for size 44?", name="Dev")
-    ana_again = WhatsAppMessage("351910000001", "wamid.ANA2", start + 15, "And how long does delivery take?", name="Ana")
-    noor = WhatsAppMessage(
-        "AE.1502576394655843", "wamid.NOOR1", start + 20, "Salam! Do you have size 38?", name="Noor", bsuid=True
-    )
-    eve = WhatsAppMessage("12025550005", "wamid.EVE1", start + 25, "forged message", name="Eve")
-    status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(start + 30), "recipient_id": "351910000001"}
-
-    first = signed_meta("Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
-    deliveries = [
-        first,
-        signed_meta("Ben sends a text and a photo", whatsapp_body(WhatsAppChange((ben_text, ben_photo))), meta_app_secret),
-        signed_meta(
-            "Chloe arrives from a Meta click-to-WhatsApp ad", whatsapp_body(WhatsAppChange((chloe,))), meta_app_secret
-        ),
-        signed_meta(
-            "Dev and Ana in two entries of one POST",
-            whatsapp_body(WhatsAppChange((dev,)), WhatsAppChange((ana_again,)), entries=2),
-            meta_app_secret,
-        ),
-        signed_meta("Noor, known only by her BSUID", whatsapp_body(WhatsAppChange((noor,))), meta_app_secret),
-        signed_meta(
-            "A delivery status (not a customer message)", whatsapp_body(WhatsAppChange(statuses=(status,))), meta_app_secret
-        ),
-        Delivery("Meta retries Ana's first delivery", first.body, first.headers),
-        Delivery(
-            "A forged delivery with a bad signature",
-            whatsapp_body(WhatsAppChange((eve,))),
-            {"content-type": "application/json", "x-hub-signature-256": hub_signature("not-the-app-secret", b"forged")},
-            expected_status=401,
-        ),
-    ]
-    return DemoScenario(
-        deliveries=deliveries,
-        customers={"351910000001": 2, "447700900002": 2, "33612000003": 1, "919800000004": 1, "AE.1502576394655843": 1},
-        refused_customers=("12025550005",),
-        meta_ad_customers=("33612000003",),
-    )
 
 
 # ---------------------------------------------------------------- Messenger and Instagram (A2, A3)
@@ -294,9 +232,129 @@ def tiktok_signature_header(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def signed_tiktok(label: str, body: bytes, secret: str, timestamp: int, expected_status: int = 200) -> Delivery:
-    return Delivery(
-        label,
-        body,
-        {"content-type": "application/json", "tiktok-signature": tiktok_signature_header(secret, body, timestamp)},
-        expected_status,
+    headers = {"content-type": "application/json", "tiktok-signature": tiktok_signature_header(secret, body, timestamp)}
+    return Delivery(label, body, headers, expected_status, "tiktok")
+
+
+# ---------------------------------------------------------------- the demo scenario
+@dataclass(frozen=True)
+class DemoScenario:
+    deliveries: list[Delivery]
+    conversations: dict[str, tuple[str, int]]  # conversation key -> (source, customer messages) we expect stored
+    refused_keys: tuple[str, ...]  # conversations that must not exist: their only deliveries were refused
+
+
+def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> DemoScenario:
+    """All four platforms, with their awkward variants: a Meta click-to-WhatsApp and click-to-Messenger
+    ad, two entries in one POST, a status, a BSUID-only customer, echoes, a read, a TikTok ad click
+    before any message, a tiktok.me link, an EEA-stripped event, duplicates and bad signatures."""
+    start = now - 600
+    wa = DEMO_PHONE_NUMBER_ID
+    ana = WhatsAppMessage("351910000001", "wamid.ANA1", start, "Hi! Do you ship sneakers to Lisbon?", name="Ana")
+    ben_text = WhatsAppMessage("447700900002", "wamid.BEN1", start + 5, "Is the blue model in stock?", name="Ben")
+    ben_photo = WhatsAppMessage("447700900002", "wamid.BEN2", start + 6, "this one", kind="image", name="Ben")
+    chloe = WhatsAppMessage(
+        "33612000003",
+        "wamid.CHL1",
+        start + 9,
+        "Hello, I saw your ad",
+        name="Chloe",
+        referral=meta_ad_referral("120226305854810726"),
+    )
+    dev = WhatsAppMessage("919800000004", "wamid.DEV1", start + 12, "Price for size 44?", name="Dev")
+    ana_again = WhatsAppMessage("351910000001", "wamid.ANA2", start + 15, "And how long does delivery take?", name="Ana")
+    noor = WhatsAppMessage(
+        "AE.1502576394655843", "wamid.NOOR1", start + 20, "Salam! Do you have size 38?", name="Noor", bsuid=True
+    )
+    eve = WhatsAppMessage("12025550005", "wamid.EVE1", start + 25, "forged message", name="Eve")
+    status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(start + 30), "recipient_id": "351910000001"}
+    first = signed_meta("WhatsApp: Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
+
+    page, ig, tt = DEMO_PAGE_ID, DEMO_INSTAGRAM_ID, DEMO_TIKTOK_BUSINESS_ID
+    ms = start * 1000
+    farah = messaging_message(
+        "6985000000000001",
+        page,
+        "m_FARAH1",
+        ms + 40_000,
+        "Is the spring sale still on?",
+        referral=click_to_messenger_referral("6045246247433", "Spring sneakers"),
+    )
+    farah_echo = messaging_echo("6985000000000001", page, "m_PAGE1", ms + 45_000, "Yes, until Sunday!")
+    gabi = messaging_message("17841400000000002", ig, "ig_GABI1", ms + 50_000, "Do you restock the white ones?")
+    gabi_read = messaging_read("17841400000000002", ig, ms + 55_000)
+
+    ad = {
+        "advertiser_id": "7100000000000000001",
+        "ad_id": "1790000000000001",
+        "ad_name": "Sneakers DM ad",
+        "embed_url": "https://www.tiktok.com/embed/v2/1790000000000001",
+    }
+    ivy_click = tiktok_body("im_referral_msg", tt, tiktok_ad_referral_content("tt-ivy", tt, ms + 60_000, ad), now)
+    jon_link = tiktok_body("im_referral_msg", tt, tiktok_short_link_content("tt-jon", tt, ms + 62_000, "vip_2026"), now)
+    jon_text = tiktok_body(
+        "im_receive_msg", tt, tiktok_text_content("tt-jon", tt, "tt-msg-JON1", ms + 63_000, "I want the VIP offer"), now
+    )
+    reply = tiktok_body(
+        "im_send_msg", tt, tiktok_text_content("tt-jon", tt, "tt-msg-OUT1", ms + 64_000, "Welcome!", inbound=False), now
+    )
+    eu = tiktok_body(
+        "im_receive_msg_eu", tt, {"to": "brand", "to_user": {"id": tt, "role": "business_account"}, "timestamp": ms + 65_000}, now
+    )
+    kim = tiktok_body("im_receive_msg", tt, tiktok_text_content("tt-kim", tt, "tt-msg-KIM1", ms + 66_000, "forged"), now)
+
+    deliveries = [
+        first,
+        signed_meta(
+            "WhatsApp: Ben sends a text and a photo", whatsapp_body(WhatsAppChange((ben_text, ben_photo))), meta_app_secret
+        ),
+        signed_meta("WhatsApp: Chloe from a Meta click-to-WhatsApp ad", whatsapp_body(WhatsAppChange((chloe,))), meta_app_secret),
+        signed_meta(
+            "WhatsApp: Dev and Ana in two entries of one POST",
+            whatsapp_body(WhatsAppChange((dev,)), WhatsAppChange((ana_again,)), entries=2),
+            meta_app_secret,
+        ),
+        signed_meta("WhatsApp: Noor, known only by her BSUID", whatsapp_body(WhatsAppChange((noor,))), meta_app_secret),
+        signed_meta("WhatsApp: a delivery status", whatsapp_body(WhatsAppChange(statuses=(status,))), meta_app_secret),
+        Delivery("WhatsApp: Meta retries Ana's first delivery", first.body, first.headers),
+        Delivery(
+            "WhatsApp: a forged delivery (bad signature)",
+            whatsapp_body(WhatsAppChange((eve,))),
+            {"content-type": "application/json", "x-hub-signature-256": hub_signature("not-the-app-secret", b"forged")},
+            expected_status=401,
+        ),
+        signed_meta(
+            "Messenger: Farah from a click-to-Messenger ad, page replies",
+            meta_messaging_body("page", page, farah, farah_echo),
+            meta_app_secret,
+            "messenger",
+        ),
+        signed_meta(
+            "Instagram: Gabi writes, then reads",
+            meta_messaging_body("instagram", ig, gabi, gabi_read),
+            meta_app_secret,
+            "instagram",
+        ),
+        signed_tiktok("TikTok: Ivy clicks a DM ad (no message yet)", ivy_click, tiktok_app_secret, now),
+        signed_tiktok("TikTok: Jon opens a tiktok.me link", jon_link, tiktok_app_secret, now),
+        signed_tiktok("TikTok: Jon writes", jon_text, tiktok_app_secret, now),
+        signed_tiktok("TikTok: our reply comes back as im_send_msg", reply, tiktok_app_secret, now),
+        signed_tiktok("TikTok: an EEA user writes (stripped)", eu, tiktok_app_secret, now),
+        signed_tiktok("TikTok: the same message delivered again", jon_text, tiktok_app_secret, now),
+        signed_tiktok("TikTok: a replayed delivery signed an hour ago", kim, tiktok_app_secret, now - 3600, expected_status=401),
+    ]
+    return DemoScenario(
+        deliveries=deliveries,
+        conversations={
+            f"whatsapp#{wa}#351910000001": ("organic", 2),
+            f"whatsapp#{wa}#447700900002": ("organic", 2),
+            f"whatsapp#{wa}#33612000003": ("meta_ad", 1),
+            f"whatsapp#{wa}#919800000004": ("organic", 1),
+            f"whatsapp#{wa}#AE.1502576394655843": ("organic", 1),
+            f"messenger#{page}#6985000000000001": ("meta_ad", 1),
+            f"instagram#{ig}#17841400000000002": ("organic", 1),
+            f"tiktok#{tt}#tt-ivy": ("tiktok_ad", 0),
+            f"tiktok#{tt}#tt-jon": ("tiktok_short_link", 1),
+        },
+        refused_keys=(f"whatsapp#{wa}#12025550005", f"tiktok#{tt}#tt-kim"),
     )
