@@ -1,4 +1,4 @@
-"""python -m local up | demo | fire <FunctionLogicalId> <EventName> | status"""
+"""python -m local up | demo | status | samples | fire <FunctionLogicalId> <EventName>"""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def main(argv: list[str]) -> None:
     commands.add_parser("up", help="start the local stack in the foreground")
     commands.add_parser("demo", help="start the stack, replay the demo scenario, print the report, stop")
     commands.add_parser("status", help="queues, pumps and AWS request counts of a running stack")
+    commands.add_parser("samples", help="rewrite events/ from the scenario builders")
     fire_parser = commands.add_parser("fire", help="fire a schedule of a running stack")
     fire_parser.add_argument("function")
     fire_parser.add_argument("event")
@@ -67,6 +68,14 @@ def main(argv: list[str]) -> None:
         sys.exit(run_demo())
     elif args.command == "status":
         status()
+    elif args.command == "samples":
+        from .template import Template
+
+        sys.path[:0] = [str(path) for path in Template().layer_dirs()]  # the samples are built with the domain models
+        from .sample_events import write_samples
+
+        for path in write_samples():
+            print(path.relative_to(path.parent.parent))
     else:
         fire(args.function, args.event)
 

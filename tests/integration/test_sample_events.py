@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.template import ROOT
+import pytest
+
+from local.sample_events import EVENTS_DIR, render, sample_events
+from messaging_partner import settings
 from tests.integration.conftest import TEMPLATE, IntegrationStack
 
-EVENTS = ROOT / "events"
+EVENTS = EVENTS_DIR
 FUNCTION_OF_PREFIX = {
     "webhook": "WebhookFunction",
     "oauth": "OAuthFunction",
@@ -27,6 +30,46 @@ def function_of(path: Path) -> str:
 
 def load(name: str) -> dict[str, Any]:
     return dict(json.loads((EVENTS / f"{name}.json").read_text()))
+
+
+def test_events_folder_is_what_the_generator_writes() -> None:
+    expected = sample_events()
+    assert {path.stem for path in EVENTS.glob("*.json")} == set(expected), "run: .venv/bin/python -m local samples"
+    for name, event in expected.items():
+        assert (EVENTS / f"{name}.json").read_text() == render(event), f"events/{name}.json is stale: python -m local samples"
+
+
+WEBHOOK_SAMPLES_ACCEPTED = {
+    "webhook_whatsapp_delivery": 1,
+    "webhook_whatsapp_meta_ad_referral": 1,
+    "webhook_whatsapp_status": 0,
+    "webhook_messenger_ad_message": 1,
+    "webhook_messenger_echo": 1,
+    "webhook_messenger_referral_only": 1,
+    "webhook_instagram_message": 1,
+    "webhook_instagram_read": 1,
+    "webhook_tiktok_message": 1,
+    "webhook_tiktok_ad_referral": 1,
+    "webhook_tiktok_short_link_referral": 1,
+    "webhook_tiktok_eu_stripped": 1,
+    "webhook_tiktok_send_echo": 1,
+    "webhook_tiktok_mark_read": 1,
+}
+
+
+def test_every_webhook_sample_is_covered() -> None:
+    assert {p.stem for p in EVENTS.glob("webhook_*.json")} - {"webhook_whatsapp_handshake"} == set(WEBHOOK_SAMPLES_ACCEPTED)
+
+
+@pytest.mark.parametrize(("name", "accepted"), sorted(WEBHOOK_SAMPLES_ACCEPTED.items()))
+def test_webhook_sample_is_verified_and_enqueued(
+    aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch, name: str, accepted: int
+) -> None:
+    monkeypatch.setenv("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", str(10**10))  # TikTok samples are signed in 2025
+    settings.settings.cache_clear()
+    response = aws_stack.runtime.invoke("WebhookFunction", load(name))
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"accepted": accepted, "parked": 0})
+    assert len(aws_stack.drain("InboundQueue")) == accepted
 
 
 def test_every_function_has_a_sample_and_every_sample_a_function() -> None:
