@@ -25,10 +25,21 @@ sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
 from local.apigw import build_v2_event  # noqa: E402
 from local.runtime import LambdaContext, load_handler  # noqa: E402
-from local.scenario import WhatsAppChange, WhatsAppMessage, hub_signature, whatsapp_body  # noqa: E402
-from local.template import HttpRoute, Template  # noqa: E402
+from local.scenario import (  # noqa: E402
+    WhatsAppChange,
+    WhatsAppMessage,
+    hub_signature,
+    messaging_message,
+    meta_messaging_body,
+    tiktok_body,
+    tiktok_signature_header,
+    tiktok_text_content,
+    whatsapp_body,
+)
+from local.template import HttpRoute, Resolver, Template  # noqa: E402
 
-SECRET = "bench-meta-app-secret"  # noqa: S105 - a fixture value, not a credential
+SECRET = "bench-meta-app-secret"  # noqa: S105 - fixture values, not credentials
+TIKTOK_SECRET = "bench-tiktok-secret"  # noqa: S105
 
 
 class StubSqs:
@@ -50,15 +61,17 @@ class StubSecrets:
         return "bench-verify-token"
 
     def tiktok_app_secret(self) -> str:
-        return "bench-tiktok-secret"
+        return TIKTOK_SECRET
 
 
 def prepare_webhook() -> tuple[Callable[[Any, Any], Any], StubSqs]:
     template = Template()
+    # The template's own environment: parameter defaults, stand-in names for resources (AWS is stubbed).
+    resolver = Resolver(
+        template.parameter_defaults() | {"TikTokAppId": "bench-app"}, lambda name, attribute: f"bench-{name}-{attribute}"
+    )
     for name, value in template.function_environment("WebhookFunction").items():
-        # Names from the template; literal values kept, references stand-ins (AWS is stubbed).
-        os.environ.setdefault(name, value if isinstance(value, str) else f"bench-{name.lower()}")
-    os.environ["MESSAGE_MARKER_TTL_DAYS"] = "30"
+        os.environ[name] = str(resolver.resolve(value))
     # As deployed: INFO logs and EMF metrics on (both are per-request work in Lambda), tracing off.
     os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "INFO"})
     os.environ.update({"POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "Bench"})
@@ -78,15 +91,29 @@ def prepare_webhook() -> tuple[Callable[[Any, Any], Any], StubSqs]:
     return handler, stub
 
 
-def webhook_event(messages: int) -> tuple[dict[str, Any], bytes]:
-    batch = tuple(
-        WhatsAppMessage(f"35191000{i:04d}", f"wamid.BENCH{i}", 1_763_800_000 + i, "Hi! Do you ship sneakers to Lisbon? " * 3)
-        for i in range(messages)
-    )
-    body = whatsapp_body(WhatsAppChange(batch))
-    headers = {"content-type": "application/json", "x-hub-signature-256": hub_signature(SECRET, body)}
+def webhook_cases() -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """(label, channel, body, headers): each platform's documented shape, signed as the platform signs it."""
+    now = int(time.time())
+    text = "Hi! Do you ship sneakers to Lisbon? " * 3
+    cases = []
+    for count in (1, 10, 50):
+        batch = tuple(WhatsAppMessage(f"35191000{i:04d}", f"wamid.BENCH{i}", now + i, text) for i in range(count))
+        body = whatsapp_body(WhatsAppChange(batch))
+        cases.append((f"whatsapp x{count}", "whatsapp", body, {"x-hub-signature-256": hub_signature(SECRET, body)}))
+    for channel, object_type in (("messenger", "page"), ("instagram", "instagram")):
+        for count in (1, 10):
+            items = [messaging_message(f"psid-{i}", "page-1", f"m_{i}", now * 1000 + i, text) for i in range(count)]
+            body = meta_messaging_body(object_type, "page-1", *items)
+            cases.append((f"{channel} x{count}", channel, body, {"x-hub-signature-256": hub_signature(SECRET, body)}))
+    body = tiktok_body("im_receive_msg", "biz-1", tiktok_text_content("user-1", "biz-1", "msg-1", now * 1000, text), now)
+    cases.append(("tiktok x1", "tiktok", body, {"tiktok-signature": tiktok_signature_header(TIKTOK_SECRET, body, now)}))
+    return cases
+
+
+def webhook_event(channel: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     route = HttpRoute("WebhookFunction", "POST", "/webhooks/{channel}", False)
-    return build_v2_event(route, {"channel": "whatsapp"}, "POST", "/webhooks/whatsapp", headers, body, "127.0.0.1"), body
+    all_headers = {"content-type": "application/json", **headers}
+    return build_v2_event(route, {"channel": channel}, "POST", f"/webhooks/{channel}", all_headers, body, "127.0.0.1")
 
 
 def median_seconds(work: Callable[[], object], repeats: int, rounds: int = 7) -> float:
@@ -104,30 +131,32 @@ def bench_webhook(report: TextIO) -> None:
     handler, stub = prepare_webhook()
     print("Webhook handler per request vs floor (HMAC-SHA256 + json.loads of the same body), AWS calls stubbed", file=report)
     print(
-        f"  {'messages/request':<18}{'body bytes':>11}{'floor us':>11}{'handler us':>12}{'ratio':>8}{'SQS calls':>11}",
+        f"  {'platform, messages':<20}{'body bytes':>11}{'floor us':>10}{'handler us':>12}{'ratio':>8}{'SQS calls':>11}",
         file=report,
     )
-    for messages in (1, 10, 50):
-        event, body = webhook_event(messages)
-        context = LambdaContext(function_name="WebhookFunction")
-        assert handler(event, context)["statusCode"] == 200
-        stub.calls = 0
+    context = LambdaContext(function_name="WebhookFunction")
+    for label, channel, body, headers in webhook_cases():
+        event = webhook_event(channel, body, headers)
+        answer = handler(event, context)
+        assert answer["statusCode"] == 200, answer
+        assert '"parked": 0' in answer["body"], answer
 
-        def floor(body: bytes = body) -> object:
-            hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        secret = (TIKTOK_SECRET if channel == "tiktok" else SECRET).encode()
+
+        def floor(body: bytes = body, secret: bytes = secret) -> object:
+            hmac.new(secret, body, hashlib.sha256).hexdigest()
             return json.loads(body)
 
         def handle(event: dict[str, Any] = event, context: LambdaContext = context) -> object:
             return handler(event, context)
 
-        repeats = max(20, 2000 // messages)
+        repeats = max(20, 2000 // int(label.rsplit("x", 1)[1]))
         floor_s = median_seconds(floor, repeats)
         stub.calls = 0
         handler_s = median_seconds(handle, repeats)
-        calls_per_request = stub.calls / (repeats * 7)
         print(
-            f"  {messages:<18}{len(body):>11}{floor_s * 1e6:>11.1f}{handler_s * 1e6:>12.1f}"
-            f"{handler_s / floor_s:>8.1f}x{calls_per_request:>11.1f}",
+            f"  {label:<20}{len(body):>11}{floor_s * 1e6:>10.1f}{handler_s * 1e6:>12.1f}"
+            f"{handler_s / floor_s:>8.1f}x{stub.calls / (repeats * 7):>11.1f}",
             file=report,
         )
 
