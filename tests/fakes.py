@@ -75,6 +75,7 @@ class FakeConversationStore:
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
     markers: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> created_conversation
+    stripped: dict[str, int] = field(default_factory=dict)  # business account -> stripped events
 
     def record_message(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage:
         key = (message.conversation_key, message.platform_message_id)
@@ -96,6 +97,14 @@ class FakeConversationStore:
         )
         self.markers[key] = False
         return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, False)
+
+    def count_stripped(self, message: InboundMessage) -> bool:
+        key = (message.conversation_key, message.platform_message_id)
+        if key in self.markers:
+            return False
+        self.markers[key] = False
+        self.stripped[message.business_account_id] = self.stripped.get(message.business_account_id, 0) + 1
+        return True
 
     def get(self, conversation_key: str) -> Conversation | None:
         return self.conversations.get(conversation_key)

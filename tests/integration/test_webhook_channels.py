@@ -119,3 +119,19 @@ def test_tiktok_unknown_event_is_parked_not_failed(aws_stack: IntegrationStack) 
 
 def test_tiktok_get_is_405(aws_stack: IntegrationStack) -> None:
     assert aws_stack.http("WebhookFunction", "GET", "/webhooks/tiktok")["statusCode"] == 405
+
+
+def test_tiktok_eea_events_are_counted_per_business_account_and_day_once(aws_stack: IntegrationStack) -> None:
+    from messaging_partner.store.conversations import DynamoConversationStore
+
+    now = int(time.time())
+    contents = [{"to": "b", "to_user": {"id": DEMO_TIKTOK_BUSINESS_ID}, "timestamp": now * 1000 + i} for i in range(2)]
+    bodies = [tiktok_body("im_receive_msg_eu", DEMO_TIKTOK_BUSINESS_ID, content, now) for content in contents]
+    for body in bodies:
+        post_tiktok(aws_stack, body)
+    event = aws_stack.sqs_event(aws_stack.drain("InboundQueue"), "InboundQueue")
+    aws_stack.runtime.invoke("AttributionFunction", event)
+    aws_stack.runtime.invoke("AttributionFunction", event)  # SQS redelivers the batch: counted once
+    store = DynamoConversationStore(aws_stack.provisioned.attribute("ConversationsTable", "Ref"))
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    assert store.stripped_count(f"tiktok#{DEMO_TIKTOK_BUSINESS_ID}#", day) == 2

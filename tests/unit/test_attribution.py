@@ -74,7 +74,7 @@ def test_redelivered_later_message_does_not_re_announce_the_conversation() -> No
     assert len(publisher.published) == 1
 
 
-@pytest.mark.parametrize("kind", [MessageKind.ECHO, MessageKind.STATUS, MessageKind.READ, MessageKind.STRIPPED])
+@pytest.mark.parametrize("kind", [MessageKind.ECHO, MessageKind.STATUS, MessageKind.READ])
 def test_non_conversation_kinds_are_skipped(kind: MessageKind) -> None:
     work, store, publisher, signals = attribution()
     assert work.handle(inbound("m1", kind=kind)) == "skipped_kind"
@@ -144,3 +144,14 @@ def test_tiktok_ad_click_opens_an_ad_conversation_before_any_message() -> None:
     assert conversation.customer_message_count == 0
     assert signals.sent == []
     assert len(publisher.published) == 1
+
+
+def test_stripped_eea_event_is_counted_for_its_business_once_and_attributed_to_no_one() -> None:
+    work, store, publisher, signals = attribution()
+    stripped = inbound("h:eu1", customer="", kind=MessageKind.STRIPPED)
+    assert work.handle(stripped) == "stripped"
+    assert work.handle(stripped) == "duplicate"
+    work.flush()
+    assert store.stripped == {"106540352242922": 1}
+    assert store.conversations == {}
+    assert publisher.published == [] and signals.sent == []  # noqa: PT018 - one fact: nothing emitted

@@ -15,8 +15,8 @@ from .events import ConversationAttributed, MessageReceived
 from .models import Channel, Conversation, ConversationSource, InboundMessage, MessageKind
 from .ports import ConversationStore, EventPublisher, RecordOutcome, SignalSender
 
-# Kinds that belong to a customer's conversation; the rest (echoes, statuses, reads,
-# stripped EEA events) are counted by the webhook and handled by their own features.
+# Kinds that belong to a customer's conversation; echoes, statuses and reads are counted
+# and handled by their own features.
 CONVERSATION_KINDS = frozenset({MessageKind.MESSAGE, MessageKind.REFERRAL})
 
 
@@ -63,6 +63,11 @@ class Attribution:
     _signals: list[MessageReceived] = field(default_factory=list)
 
     def handle(self, message: InboundMessage) -> str:
+        if message.kind is MessageKind.STRIPPED:
+            # No sender: never a conversation, never attributed; counted for its business account.
+            outcome = "stripped" if self.store.count_stripped(message) else "duplicate"
+            self.outcomes[outcome] += 1
+            return outcome
         if message.kind not in CONVERSATION_KINDS:
             self.outcomes["skipped_kind"] += 1
             return "skipped_kind"

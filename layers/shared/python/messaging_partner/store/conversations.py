@@ -46,6 +46,27 @@ class DynamoConversationStore:
                 return outcome
         raise RuntimeError(f"conversation {first_touch.conversation_key} kept changing under two writes")
 
+    def count_stripped(self, message: InboundMessage) -> bool:
+        """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.
+
+        It lives under the conversation key with no customer, next to the marker that makes it idempotent.
+        """
+        day = time.strftime("%Y-%m-%d", time.gmtime(message.sent_at_ms / 1000))
+        counter = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": f"STRIPPED#{day}"}),
+                "UpdateExpression": "ADD stripped_count :one",
+                "ExpressionAttributeValues": to_item({":one": 1}),
+            }
+        }
+        return self._transact([self._marker_put(message, created_conversation=False), counter]) is None
+
+    def stripped_count(self, channel_business_key: str, day: str) -> int:
+        key = to_item({"pk": conversation_pk(channel_business_key), "sk": f"STRIPPED#{day}"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return int(from_item(item).get("stripped_count", 0)) if item else 0
+
     def get(self, conversation_key: str) -> Conversation | None:
         item = (
             client("dynamodb")
