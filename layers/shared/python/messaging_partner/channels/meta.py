@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
+
+from .base import SecretSource, UnparseablePayload, WebhookRequest, load_json_object
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 _PREFIX = "sha256="
@@ -36,3 +39,22 @@ def answer_handshake(query: Mapping[str, str], verify_token: str) -> str | None:
         return None
     challenge = query.get("hub.challenge")
     return challenge if challenge else None
+
+
+def verify_request(request: WebhookRequest, secrets: SecretSource) -> bool:
+    return verify_hub_signature(secrets.meta_app_secret(), request.raw_body, request.header(SIGNATURE_HEADER))
+
+
+def handshake_with_verify_token(query: Mapping[str, str], secrets: SecretSource) -> str | None:
+    return answer_handshake(query, secrets.meta_verify_token())
+
+
+def meta_entries(raw_body: bytes, object_type: str) -> list[Any]:
+    """The entry[] of a Meta webhook body for this object type; UnparseablePayload otherwise."""
+    payload = load_json_object(raw_body)
+    if payload.get("object") != object_type:
+        raise UnparseablePayload(f"object is {payload.get('object')!r}, expected {object_type!r}")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise UnparseablePayload("entry is missing or not a list")
+    return entries

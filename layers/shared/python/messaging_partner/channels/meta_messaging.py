@@ -18,15 +18,13 @@ from .base import (
     ParsedDelivery,
     RejectedFragment,
     SecretSource,
-    UnparseablePayload,
     VerificationPolicy,
     WebhookRequest,
     as_list,
-    load_json_object,
     stable_id,
     str_or_none,
 )
-from .meta import SIGNATURE_HEADER, answer_handshake, verify_hub_signature
+from .meta import handshake_with_verify_token, meta_entries, verify_request
 
 # Messaging items Meta documents that are not about a customer's conversation content.
 RECOGNIZED_ONLY = (
@@ -51,25 +49,18 @@ class MetaMessagingChannel:
     object_type: str
 
     def verify(self, request: WebhookRequest, secrets: SecretSource, policy: VerificationPolicy) -> bool:
-        return verify_hub_signature(secrets.meta_app_secret(), request.raw_body, request.header(SIGNATURE_HEADER))
+        return verify_request(request, secrets)
 
     def handshake(self, query: Mapping[str, str], secrets: SecretSource) -> str | None:
-        return answer_handshake(query, secrets.meta_verify_token())
+        return handshake_with_verify_token(query, secrets)
 
     def parse(self, raw_body: bytes) -> ParsedDelivery:
         return parse_messaging(raw_body, self.object_type, self.CHANNEL)
 
 
 def parse_messaging(raw_body: bytes, object_type: str, channel: Channel) -> ParsedDelivery:
-    payload = load_json_object(raw_body)
-    if payload.get("object") != object_type:
-        raise UnparseablePayload(f"object is {payload.get('object')!r}, expected {object_type!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise UnparseablePayload("entry is missing or not a list")
-
     delivery = ParsedDelivery()
-    for entry in entries:
+    for entry in meta_entries(raw_body, object_type):
         if not isinstance(entry, dict):
             delivery.rejected.append(RejectedFragment("entry is not an object", entry))
             continue

@@ -10,41 +10,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Channel, InboundMessage, MessageKind, Referral
-from .base import (
-    ParsedDelivery,
-    RejectedFragment,
-    SecretSource,
-    UnparseablePayload,
-    VerificationPolicy,
-    WebhookRequest,
-    as_list,
-    load_json_object,
-    str_or_none,
-)
-from .meta import SIGNATURE_HEADER, answer_handshake, verify_hub_signature
+from .base import ParsedDelivery, RejectedFragment, SecretSource, VerificationPolicy, WebhookRequest, as_list, str_or_none
+from .meta import handshake_with_verify_token, meta_entries, verify_request
 
 CHANNEL = Channel.WHATSAPP
 OBJECT_TYPE = "whatsapp_business_account"
 
 
 def verify(request: WebhookRequest, secrets: SecretSource, policy: VerificationPolicy) -> bool:
-    return verify_hub_signature(secrets.meta_app_secret(), request.raw_body, request.header(SIGNATURE_HEADER))
+    return verify_request(request, secrets)
 
 
 def handshake(query: Mapping[str, str], secrets: SecretSource) -> str | None:
-    return answer_handshake(query, secrets.meta_verify_token())
+    return handshake_with_verify_token(query, secrets)
 
 
 def parse(raw_body: bytes) -> ParsedDelivery:
-    payload = load_json_object(raw_body)
-    if payload.get("object") != OBJECT_TYPE:
-        raise UnparseablePayload(f"object is {payload.get('object')!r}, expected {OBJECT_TYPE!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise UnparseablePayload("entry is missing or not a list")
-
     delivery = ParsedDelivery()
-    for entry in entries:
+    for entry in meta_entries(raw_body, OBJECT_TYPE):
         changes = entry.get("changes") if isinstance(entry, dict) else None
         if not isinstance(changes, list):
             delivery.rejected.append(RejectedFragment("entry without a changes list", entry))
