@@ -8,11 +8,18 @@ Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
   DELETE /_emulator/faults
   GET    /_emulator/calls   every API call received, in order
+  POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
+  POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry)
+
+Authorize pages (what the advertiser's browser visits), outside the API prefix:
+  GET /portal/auth?app_id=&state=&redirect_uri=                      -> 302 redirect_uri?auth_code=&state=
+  GET /v2/auth/authorize?client_key=&response_type=code&redirect_uri=&state=  -> 302 redirect_uri?code=&state=
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -20,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 API_PREFIX = "/open_api/v1.3"
 
@@ -31,7 +38,10 @@ ERROR_MESSAGES = {
     40102: "Access token has expired.",
     40104: "Access token is null, you should set it in http header with key Access-Token.",
     40105: "Access token is incorrect or has been revoked.",
+    40103: "Refresh token has expired.",
+    40106: "Core user is invalid: the access token does not match this advertiser.",
     40107: "Refresh token is invalid.",
+    40110: "Invalid auth_code: it was used, expired or cancelled.",
     40113: "The app is blocked or the app_id and secret do not match.",
     50000: "System error, please retry later.",
 }
@@ -64,14 +74,65 @@ class Fault:
         return self.times > 0 and (self.path is None or self.path == path)
 
 
+ACCESS_TOKEN_SECONDS = 86_400  # tt_user access token: 24 h
+REFRESH_TOKEN_SECONDS = 31_536_000  # tt_user refresh token: 1 year, rotated on every refresh
+AUTH_CODE_SECONDS = 600
+
+
+@dataclass
+class BusinessGrant:
+    open_id: str
+    access_token: str
+    access_expires_at: float
+    refresh_token: str
+    refresh_expires_at: float
+    scope: str = "user.info.basic,message.list.read,message.list.send,message.list.manage"
+
+
 @dataclass
 class EmulatorState:
     app_id: str
     app_secret: str
     advertiser_tokens: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # advertiser id -> message event sets (absent: no CTX Events Management permission, 40001)
+    event_sets: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    business_open_id: str = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
+    auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> (kind, expires_at)
+    grants: dict[str, BusinessGrant] = field(default_factory=dict)  # by refresh token, the current one only
+    deny_next_consent: bool = False
+    clock_offset: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def issue_code(self, kind: str) -> str:
+        code = "code-" + secrets.token_urlsafe(12)
+        with self.lock:
+            self.auth_codes[code] = (kind, self.now() + AUTH_CODE_SECONDS)
+        return code
+
+    def redeem_code(self, code: Any, kind: str) -> None:
+        """Single use and 10 minutes, as TikTok's auth codes."""
+        with self.lock:
+            issued = self.auth_codes.pop(code, None) if isinstance(code, str) else None
+        if issued is None or issued[0] != kind or issued[1] < self.now():
+            raise ApiError(40110)
+
+    def grant_business(self) -> BusinessGrant:
+        now = self.now()
+        grant = BusinessGrant(
+            open_id=self.business_open_id,
+            access_token="tt-act-" + secrets.token_urlsafe(12),
+            access_expires_at=now + ACCESS_TOKEN_SECONDS,
+            refresh_token="tt-rft-" + secrets.token_urlsafe(12),
+            refresh_expires_at=now + REFRESH_TOKEN_SECONDS,
+        )
+        with self.lock:
+            self.grants[grant.refresh_token] = grant
+        return grant
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -101,9 +162,87 @@ def advertiser_get(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
     return {"list": advertisers}
 
 
+def advertiser_access_token(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """POST /oauth2/access_token/ {app_id, secret, auth_code}: the long-term advertiser token."""
+    _check_app(state, request.body.get("app_id"), request.body.get("secret"))
+    state.redeem_code(request.body.get("auth_code"), "advertiser")
+    token = next(iter(state.advertiser_tokens))
+    advertiser_ids = [a["advertiser_id"] for a in state.advertiser_tokens[token]]
+    return {"access_token": token, "scope": [4, 7, 12], "advertiser_ids": advertiser_ids}
+
+
+def _business_token_data(grant: BusinessGrant, now: float) -> dict[str, Any]:
+    return {
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "scope": grant.scope,
+        "expires_in": int(grant.access_expires_at - now),
+        "refresh_token": grant.refresh_token,
+        "refresh_token_expires_in": int(grant.refresh_expires_at - now),
+        "open_id": grant.open_id,
+    }
+
+
+def business_token(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """POST /tt_user/oauth2/token/ {client_id, client_secret, grant_type, auth_code, redirect_uri}."""
+    _check_app(state, request.body.get("client_id"), request.body.get("client_secret"))
+    if request.body.get("grant_type") != "authorization_code":
+        raise ApiError(40002, "grant_type must be authorization_code.")
+    state.redeem_code(request.body.get("auth_code"), "business")
+    return _business_token_data(state.grant_business(), state.now())
+
+
+def business_refresh(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """POST /tt_user/oauth2/refresh_token/: rotates both tokens; the old refresh token stops working."""
+    _check_app(state, request.body.get("client_id"), request.body.get("client_secret"))
+    with state.lock:
+        grant = state.grants.pop(str(request.body.get("refresh_token")), None)
+    if grant is None:
+        raise ApiError(40107)
+    if grant.refresh_expires_at < state.now():
+        raise ApiError(40103)
+    fresh = state.grant_business()
+    fresh.refresh_expires_at = grant.refresh_expires_at  # the year runs from the first authorization
+    return _business_token_data(fresh, state.now())
+
+
+def message_event_sets(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """GET /ctm/message_event_set/get/?advertiser_id=: needs the CTX Events Management permission."""
+    advertiser_id = request.query.get("advertiser_id", "")
+    allowed = {a["advertiser_id"] for a in state.advertiser_tokens.get(request.access_token or "", [])}
+    if not request.access_token:
+        raise ApiError(40104)
+    if advertiser_id not in allowed:
+        raise ApiError(40106)
+    if advertiser_id not in state.event_sets:
+        raise ApiError(40001)
+    return {"message_event_set_list": state.event_sets[advertiser_id]}
+
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/oauth2/advertiser/get/"): advertiser_get,
+    ("POST", "/oauth2/access_token/"): advertiser_access_token,
+    ("POST", "/tt_user/oauth2/token/"): business_token,
+    ("POST", "/tt_user/oauth2/refresh_token/"): business_refresh,
+    ("GET", "/ctm/message_event_set/get/"): message_event_sets,
 }
+
+
+def authorize_redirect(state: EmulatorState, path: str, query: dict[str, str]) -> tuple[int, str]:
+    """The consent page, answered at once: (status, Location or error text)."""
+    kind = "advertiser" if path == "/portal/auth" else "business"
+    app_id = query.get("app_id") if kind == "advertiser" else query.get("client_key")
+    redirect_uri = query.get("redirect_uri")
+    if app_id != state.app_id or not redirect_uri:
+        return 400, "Unknown app or missing redirect_uri."
+    answer = {"state": query.get("state", "")}
+    with state.lock:
+        denied, state.deny_next_consent = state.deny_next_consent, False
+    if denied:
+        answer.update(error="access_denied", error_description="The user did not authorize the app.")
+    else:
+        answer["auth_code" if kind == "advertiser" else "code"] = state.issue_code(kind)
+    return 302, f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(answer)}"
 
 
 def default_state(app_id: str, app_secret: str) -> EmulatorState:
@@ -117,6 +256,7 @@ def default_state(app_id: str, app_secret: str) -> EmulatorState:
                 {"advertiser_id": "7100000000000000002", "advertiser_name": "Demo Sneakers EU"},
             ]
         },
+        event_sets={"7100000000000000001": [{"message_event_set_id": "7200000000000000001", "name": "Sneakers WhatsApp"}]},
     )
 
 
@@ -133,6 +273,16 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
             raw = self.rfile.read(length) if length else b""
             if split.path.startswith("/_emulator/"):
                 self._control(split.path, raw)
+                return
+            if split.path in ("/portal/auth", "/v2/auth/authorize") and self.command == "GET":
+                status, where = authorize_redirect(state, split.path, dict(parse_qsl(split.query)))
+                if status == 302:
+                    self.send_response(302)
+                    self.send_header("location", where)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                else:
+                    self._send_text(status, where)
                 return
             if not split.path.startswith(API_PREFIX + "/") or not split.path.endswith("/"):
                 self._send_text(404, "404 page not found")
@@ -175,6 +325,14 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 with state.lock:
                     state.faults.clear()
                 self._send_json(200, {"faults": 0})
+            elif path == "/_emulator/consent" and self.command == "POST":
+                with state.lock:
+                    state.deny_next_consent = bool(json.loads(raw or b"{}").get("deny"))
+                self._send_json(200, {"deny_next_consent": state.deny_next_consent})
+            elif path == "/_emulator/clock" and self.command == "POST":
+                with state.lock:
+                    state.clock_offset = float(json.loads(raw or b"{}").get("offset_seconds", 0))
+                self._send_json(200, {"offset_seconds": state.clock_offset})
             elif path == "/_emulator/calls" and self.command == "GET":
                 with state.lock:
                     calls = list(state.calls)

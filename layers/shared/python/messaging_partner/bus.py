@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .aws import client
-from .events import EVENT_SOURCE, ConversationAttributed
+from .events import EVENT_SOURCE, DomainEvent
 from .ports import DeliveryFailed
 from .queues import delivery_errors
 
@@ -16,7 +16,7 @@ class EventBridgePublisher:
     def __init__(self, bus_name: str) -> None:
         self._bus_name = bus_name
 
-    def publish(self, events: Sequence[ConversationAttributed]) -> None:
+    def publish(self, events: Sequence[DomainEvent]) -> None:
         events_client = client("events")
         for start in range(0, len(events), PUT_EVENTS_LIMIT):
             entries = [

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Conversation, ConversationSource, InboundMessage
+from .models import ConnectionKind, Conversation, ConversationSource, InboundMessage
 
 EVENT_SOURCE = "messaging-partner"
 
@@ -75,6 +75,30 @@ class MessageReceived(BaseModel):
         )
 
 
+class AccountConnected(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "AccountConnected"
+
+    event_id: str
+    kind: ConnectionKind
+    workspace: str
+    account_ids: list[str]
+    names: dict[str, str] = {}
+
+
+class AccountNeedsReauth(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "AccountNeedsReauth"
+
+    event_id: str
+    kind: ConnectionKind
+    account_id: str
+    workspace: str
+    code: int | None = None
+    reason: str
+
+
+DomainEvent = ConversationAttributed | AccountConnected | AccountNeedsReauth
 SignalInput = ConversationAttributed | MessageReceived
 
 

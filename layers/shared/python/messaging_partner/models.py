@@ -125,3 +125,45 @@ class AccountLink(BaseModel):
     account_id: str
     display_name: str | None = None
     linked_at_ms: int
+
+
+class ConnectionKind(StrEnum):
+    ADVERTISER = "advertiser"  # a TikTok for Business ad account (Marketing API)
+    BUSINESS = "business"  # a TikTok Business Account (tt_user, direct messages)
+
+
+class OAuthState(BaseModel):
+    """The random, single-use value that ties a callback to the workspace that started the connection."""
+
+    state: str
+    kind: ConnectionKind
+    workspace: str
+    expires_at: int  # unix seconds
+
+
+class AdvertiserAccount(BaseModel):
+    advertiser_id: str
+    name: str | None = None
+    workspace: str
+    status: AccountLinkStatus = AccountLinkStatus.ACTIVE
+    token_ciphertext: str = Field(repr=False)
+    message_event_set_ids: list[str] = []
+    connected_at_ms: int
+    reauth_reason: str | None = None
+
+
+class BusinessAccount(BaseModel):
+    """A TikTok Business Account's tt_user tokens, encrypted; version guards concurrent refreshes."""
+
+    business_id: str  # tt_user open_id
+    workspace: str
+    status: AccountLinkStatus = AccountLinkStatus.ACTIVE
+    access_token_ciphertext: str = Field(repr=False)
+    refresh_token_ciphertext: str = Field(repr=False)
+    access_expires_at_ms: int
+    refresh_expires_at_ms: int
+    scopes: list[str] = []
+    version: int = 1
+    connected_at_ms: int
+    refreshed_at_ms: int | None = None
+    reauth_reason: str | None = None

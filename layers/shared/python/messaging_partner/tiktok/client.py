@@ -67,10 +67,15 @@ class TikTokClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None, access_token: str | None = None) -> dict[str, Any]:
         return self._call("GET", path, access_token, params=params)
 
-    def post(self, path: str, body: Mapping[str, Any], access_token: str | None = None) -> dict[str, Any]:
-        return self._call("POST", path, access_token, json=body)
+    def post(
+        self, path: str, body: Mapping[str, Any], access_token: str | None = None, retry_system_errors: bool = False
+    ) -> dict[str, Any]:
+        """retry_system_errors: only for POSTs that are safe to repeat (a token refresh, not a signal)."""
+        return self._call("POST", path, access_token, retry_system_errors, json=body)
 
-    def _call(self, method: str, path: str, access_token: str | None, **request: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, access_token: str | None, retry_system_errors: bool = False, **request: Any
+    ) -> dict[str, Any]:
         url = self._base_url + path.strip("/") + "/"  # TikTok answers 404 without the trailing slash
         headers = {"Access-Token": access_token} if access_token else {}
         attempt = 0
@@ -78,11 +83,11 @@ class TikTokClient:
             try:
                 return self._once(method, url, path, headers, request)
             except TikTokApiError as error:
-                retryable = error.is_throttled or (method == "GET" and error.is_system_error)
+                retryable = error.is_throttled or ((method == "GET" or retry_system_errors) and error.is_system_error)
                 if not retryable or attempt >= self._max_retries:
                     raise
             except TikTokTransportError:
-                if method != "GET" or attempt >= self._max_retries:
+                if (method != "GET" and not retry_system_errors) or attempt >= self._max_retries:
                     raise
             self._sleep(self._first_backoff * 2**attempt)
             attempt += 1
