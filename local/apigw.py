@@ -79,6 +79,7 @@ def build_v2_event(
     query: dict[str, list[str]] = {}
     for key, value in parse_qsl(split.query, keep_blank_values=True):
         query.setdefault(key, []).append(value)
+    headers = {"x-forwarded-proto": "http", **headers}  # API Gateway adds it; locally the scheme is http
     content_type = headers.get("content-type", "")
     is_text = not body or (content_type.startswith(_TEXT_TYPES) and _is_utf8(body))
     now = datetime.now(UTC)

@@ -53,7 +53,12 @@ def http_event(
     method: str, route_path: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """An HTTP API v2 event as API Gateway builds it, with fixed ids and times."""
-    all_headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "sample", **(headers or {})}
+    all_headers = {
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "sample",
+        "x-forwarded-proto": "https",
+        **(headers or {}),
+    }
     route = HttpRoute("", "ANY" if "{proxy+}" in route_path else method, route_path, False)
     path = target.split("?", 1)[0]
     parameters = {}

@@ -113,9 +113,7 @@ class LocalStack:
         self._start_moto()
         os.environ.update(aws_environment(self.ports.aws))
         session = boto3.session.Session()  # the stack's own session: its calls are not counted
-        parameters = local_parameters(
-            self.template, {"TikTokApiBaseUrl": f"http://{HOST}:{self.ports.tiktok}{tiktok_emulator.API_PREFIX}/"}
-        )
+        parameters = local_parameters(self.template, tiktok_emulator.parameter_overrides(f"http://{HOST}:{self.ports.tiktok}"))
         self.provisioned = provision(self.template, session, parameters)
         resolver = Resolver(parameters=parameters, attribute=self.provisioned.attribute)
         os.environ.update(function_environment(self.template, resolver))

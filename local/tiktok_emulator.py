@@ -245,6 +245,15 @@ def authorize_redirect(state: EmulatorState, path: str, query: dict[str, str]) -
     return 302, f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(answer)}"
 
 
+def parameter_overrides(base_url: str) -> dict[str, str]:
+    """Template parameters that point the backend at this emulator instead of TikTok."""
+    return {
+        "TikTokApiBaseUrl": f"{base_url}{API_PREFIX}/",
+        "TikTokAdvertiserAuthUrl": f"{base_url}/portal/auth",
+        "TikTokBusinessAuthUrl": f"{base_url}/v2/auth/authorize",
+    }
+
+
 def default_state(app_id: str, app_secret: str) -> EmulatorState:
     """A seeded catalogue the demo and tests share."""
     return EmulatorState(

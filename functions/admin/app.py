@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -12,7 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
+from messaging_partner.models import AccountLink, AdvertiserAccount, Channel
+from messaging_partner.ports import AlreadyLinked, UnknownAdvertiser
 from messaging_partner.settings import settings
+from messaging_partner.store.account_links import DynamoAccountStore
 from messaging_partner.store.conversations import DynamoConversationStore
 
 app = APIGatewayHttpResolver()
@@ -21,6 +25,65 @@ app = APIGatewayHttpResolver()
 @lru_cache(maxsize=1)
 def _conversations() -> DynamoConversationStore:
     return DynamoConversationStore(settings().conversations_table)
+
+
+@lru_cache(maxsize=1)
+def _accounts() -> DynamoAccountStore:
+    return DynamoAccountStore(settings().account_links_table)
+
+
+def _advertiser_view(account: AdvertiserAccount) -> dict[str, Any]:
+    return account.model_dump(mode="json", exclude={"token_ciphertext"}, exclude_none=True)
+
+
+@app.get("/admin/advertisers")
+def list_advertisers() -> Response[str]:
+    return json_response(200, {"advertisers": [_advertiser_view(a) for a in _accounts().list_advertisers()]})
+
+
+@app.get("/admin/advertisers/<advertiser_id>")
+def get_advertiser(advertiser_id: str) -> Response[str]:
+    found = _accounts().get_advertiser(advertiser_id)
+    if found is None:
+        return json_response(404, {"message": str(UnknownAdvertiser(advertiser_id))})
+    account, links = found
+    return json_response(
+        200, {**_advertiser_view(account), "links": [link.model_dump(mode="json", exclude_none=True) for link in links]}
+    )
+
+
+def _channel(name: str) -> Channel | None:
+    return Channel(name) if name in Channel.__members__.values() else None
+
+
+@app.put("/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>")
+def put_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]:
+    chat_channel = _channel(channel)
+    if chat_channel is None:
+        return json_response(400, {"message": f"Unknown channel {channel!r}. Use one of: {', '.join(c.value for c in Channel)}."})
+    body = app.current_event.json_body if app.current_event.body else {}
+    link = AccountLink(
+        advertiser_id=advertiser_id,
+        channel=chat_channel,
+        account_id=unquote(account_id),
+        display_name=(body or {}).get("display_name"),
+        linked_at_ms=int(time.time() * 1000),
+    )
+    try:
+        _accounts().link(link)
+    except UnknownAdvertiser as error:
+        return json_response(404, {"message": str(error)})
+    except AlreadyLinked as error:
+        return json_response(409, {"message": str(error), "linked_to": error.advertiser_id})
+    return json_response(200, link.model_dump(mode="json", exclude_none=True))
+
+
+@app.delete("/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>")
+def delete_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]:
+    chat_channel = _channel(channel)
+    if chat_channel is None or not _accounts().unlink(advertiser_id, chat_channel, unquote(account_id)):
+        return json_response(404, {"message": f"Advertiser {advertiser_id} has no {channel} link {account_id}."})
+    return Response(status_code=204, body="")
 
 
 @app.get("/admin/conversations/<conversation_key>")

@@ -1,35 +1,93 @@
-"""OAuthFunction: /oauth/tiktok/{kind}/start and /oauth/tiktok/callback.
-
-The routes are live so the API shape is final; the two TikTok flows (issue 4) are not built
-yet, and the routes say so plainly instead of pretending to connect anything.
-"""
+"""OAuthFunction: /oauth/tiktok/{kind}/start redirects to TikTok; /oauth/tiktok/callback finishes the connection."""
 
 from __future__ import annotations
 
+import time
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
+from handler_support.pages import html_page
+from handler_support.secrets import secret_source
+from messaging_partner.bus import EventBridgePublisher
+from messaging_partner.connections import ConnectionFailed, TikTokApp, finish_connection, start_connection
+from messaging_partner.kms import KmsTokenCipher
+from messaging_partner.models import ConnectionKind
+from messaging_partner.settings import settings
+from messaging_partner.store.account_links import DynamoAccountStore
+from messaging_partner.tiktok.client import TikTokClient
 
 app = APIGatewayHttpResolver()
-KINDS = ("advertiser", "business")
-NOT_AVAILABLE = "Connecting TikTok accounts is not available in this version of the backend yet."
+
+
+@lru_cache(maxsize=1)
+def _adapters() -> tuple[DynamoAccountStore, TikTokClient, KmsTokenCipher, EventBridgePublisher]:
+    config = settings()
+    return (
+        DynamoAccountStore(config.account_links_table),
+        TikTokClient(config.tiktok_api_base_url),
+        KmsTokenCipher(config.token_key_id),
+        EventBridgePublisher(config.domain_bus_name),
+    )
+
+
+def _tiktok_app() -> TikTokApp:
+    """The redirect URI is this API's own callback, as the browser reached it (stack outputs name it too)."""
+    event = app.current_event
+    scheme = event.headers.get("x-forwarded-proto", "https")
+    host = event.headers.get("host") or event.request_context.domain_name
+    config = settings()
+    return TikTokApp(
+        app_id=config.tiktok_app_id,
+        secret=secret_source().tiktok_app_secret(),
+        redirect_uri=f"{scheme}://{host}/oauth/tiktok/callback",
+        advertiser_authorize_url=config.tiktok_advertiser_auth_url,
+        business_authorize_url=config.tiktok_business_auth_url,
+    )
+
+
+def _failure_page(failure: ConnectionFailed) -> Response[str]:
+    metrics.add_metric(name=f"ConnectionFailed_{failure.reason}", unit=MetricUnit.Count, value=1)
+    logger.info("Connection failed", extra={"reason": failure.reason})
+    return html_page(failure.status, "The TikTok account was not connected", [failure.title, failure.action])
 
 
 @app.get("/oauth/tiktok/<kind>/start")
 def start(kind: str) -> Response[str]:
-    if kind not in KINDS:
-        return json_response(404, {"message": f"Unknown connection kind {kind!r}. Use one of: {', '.join(KINDS)}."})
-    return json_response(501, {"message": NOT_AVAILABLE})
+    if kind not in ConnectionKind.__members__.values():
+        return html_page(404, "Unknown connection", [f"There is no {kind!r} connection. Use advertiser or business."])
+    workspace = (app.current_event.query_string_parameters or {}).get("workspace", "")
+    store = _adapters()[0]
+    try:
+        url = start_connection(ConnectionKind(kind), workspace, _tiktok_app(), store, time.time())
+    except ConnectionFailed as failure:
+        return _failure_page(failure)
+    return Response(status_code=302, headers={"Location": url}, body="")
 
 
 @app.get("/oauth/tiktok/callback")
 def callback() -> Response[str]:
-    return json_response(501, {"message": NOT_AVAILABLE})
+    store, tiktok, cipher, publisher = _adapters()
+    query = app.current_event.query_string_parameters or {}
+    try:
+        connected = finish_connection(query, _tiktok_app(), store, tiktok, cipher, publisher, time.time())
+    except ConnectionFailed as failure:
+        return _failure_page(failure)
+    metrics.add_metric(name=f"Connected_{connected.kind}", unit=MetricUnit.Count, value=len(connected.accounts))
+    logger.info(
+        "Accounts connected",
+        extra={"kind": connected.kind, "accounts": list(connected.accounts), "workspace": connected.workspace},
+    )
+    what = "TikTok ad accounts" if connected.kind is ConnectionKind.ADVERTISER else "TikTok Business Account"
+    items = [f"{name} ({account_id})" if name else account_id for account_id, name in connected.accounts.items()]
+    return html_page(
+        200, f"Connected: {what}", ["These accounts are now connected. You can close this page.", *connected.notes], items
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,21 +1,67 @@
-"""TokenRefreshFunction (hourly schedule): refreshes TikTok Business Account tokens.
+"""TokenRefreshFunction (hourly): refresh TikTok Business Account tokens that expire within two hours.
 
-No account can be connected yet (the OAuth flows come next), so there is nothing to refresh;
-the function reports that instead of claiming work it did not do.
+"Now" is the schedule's own time, so a run fired with a later time (the local stack can)
+behaves as the refresher will at that hour.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.observability import logger, metrics, tracer
+from handler_support.secrets import secret_source
+from messaging_partner.bus import EventBridgePublisher
+from messaging_partner.connections import TikTokApp, refresh_due_tokens
+from messaging_partner.kms import KmsTokenCipher
+from messaging_partner.settings import settings
+from messaging_partner.store.account_links import DynamoAccountStore
+from messaging_partner.tiktok.client import TikTokClient
+
+
+@lru_cache(maxsize=1)
+def _adapters() -> tuple[DynamoAccountStore, TikTokClient, KmsTokenCipher, EventBridgePublisher]:
+    config = settings()
+    return (
+        DynamoAccountStore(config.account_links_table),
+        TikTokClient(config.tiktok_api_base_url),
+        KmsTokenCipher(config.token_key_id),
+        EventBridgePublisher(config.domain_bus_name),
+    )
+
+
+def scheduled_time(event: dict[str, Any]) -> float:
+    stamp = event.get("time")
+    if isinstance(stamp, str):
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return time.time()
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.info("Token refresh triggered", extra={"trigger": event.get("detail-type", "direct")})
-    return {"refreshed": 0, "note": "token refresh is not available in this version yet"}
+    config = settings()
+    store, tiktok, cipher, publisher = _adapters()
+    app = TikTokApp(config.tiktok_app_id, secret_source().tiktok_app_secret(), "", "", "")
+    report = refresh_due_tokens(app, store, tiktok, cipher, publisher, scheduled_time(event))
+    for name, count in (
+        ("Refreshed", len(report.refreshed)),
+        ("NeedsReauth", len(report.needs_reauth)),
+        ("RefreshFailed", len(report.failed)),
+    ):
+        metrics.add_metric(name=f"Tokens{name}", unit=MetricUnit.Count, value=count)
+    summary = {
+        "due": report.due,
+        "refreshed": report.refreshed,
+        "lost_race": report.lost_race,
+        "needs_reauth": report.needs_reauth,
+        "failed": report.failed,
+    }
+    logger.info("Token refresh finished", extra=summary)
+    return summary

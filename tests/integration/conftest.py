@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from local.provision import Provisioned, local_parameters, provision
 from local.pumps import sqs_record
 from local.runtime import AwsRequestCounter, FunctionRuntime, function_environment
 from local.template import HttpRoute, Resolver, Template
+from local.tiktok_emulator import EmulatorState, default_state, make_server, parameter_overrides
 from messaging_partner import aws, settings
 
 TEMPLATE = Template()
@@ -70,11 +72,28 @@ class IntegrationStack:
         return [json.loads(m["Body"]) for m in self.drain(logical_id)]
 
 
+@dataclass
+class RunningEmulator:
+    state: EmulatorState
+    base_url: str
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    """The TikTok emulator on a free loopback port, shared by the integration tests."""
+    state = default_state("local-tiktok-app", "local-tiktok-app-secret")
+    server = make_server("127.0.0.1", 0, state)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield RunningEmulator(state, f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+
+
 @pytest.fixture
-def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[IntegrationStack]:
+def aws_stack(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> Iterator[IntegrationStack]:
+    tiktok_base_url = emulator.base_url
     with mock_aws():
         session = boto3.session.Session()
-        parameters = local_parameters(TEMPLATE, {"TikTokApiBaseUrl": "http://127.0.0.1:9/open_api/v1.3/"})
+        parameters = local_parameters(TEMPLATE, parameter_overrides(tiktok_base_url))
         provisioned = provision(TEMPLATE, session, parameters)
         resolver = Resolver(parameters=parameters, attribute=provisioned.attribute)
         for name, value in function_environment(TEMPLATE, resolver).items():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from local.stack import scheduled_event
 from messaging_partner.attribution import first_touch
 from messaging_partner.events import ConversationAttributed, MessageReceived
@@ -45,23 +43,7 @@ def test_admin_unknown_conversation_says_what_keys_look_like(aws_stack: Integrat
     assert "whatsapp#<phone_number_id>#<customer id>" in json.loads(response["body"])["message"]
 
 
-@pytest.mark.parametrize(
-    ("path", "status"),
-    [
-        ("/oauth/tiktok/advertiser/start", 501),
-        ("/oauth/tiktok/business/start", 501),
-        ("/oauth/tiktok/pinterest/start", 404),
-        ("/oauth/tiktok/callback?auth_code=x&state=y", 501),
-    ],
-)
-def test_oauth_routes_answer_plainly(aws_stack: IntegrationStack, path: str, status: int) -> None:
-    response = aws_stack.http("OAuthFunction", "GET", path)
-    assert response["statusCode"] == status
-    assert json.loads(response["body"])["message"]
-
-
-def test_scheduled_functions_report_they_did_no_work(aws_stack: IntegrationStack) -> None:
-    assert aws_stack.runtime.invoke("TokenRefreshFunction", scheduled_event(None, "hourly"))["refreshed"] == 0
+def test_report_rollup_reports_it_did_no_work(aws_stack: IntegrationStack) -> None:
     result = aws_stack.runtime.invoke("ReportRollupFunction", scheduled_event('{"granularity": "daily"}', "daily"))
     assert result["granularity"] == "daily"
     assert result["rolled_up"] == 0

@@ -87,7 +87,7 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert conversation["statusCode"] == 200
     assert json.loads(conversation["body"])["customer_message_count"] == 2
     assert invoke("KeywordSignalFunction", load("keyword_signal_batch")) == {"batchItemFailures": []}
-    assert invoke("OAuthFunction", load("oauth_advertiser_start"))["statusCode"] == 501
-    assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["refreshed"] == 0
+    assert invoke("OAuthFunction", load("oauth_advertiser_start"))["statusCode"] == 302
+    assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["due"] == 0
     assert invoke("ReportRollupFunction", load("report_rollup_daily"))["granularity"] == "daily"
     assert invoke("ReportRollupFunction", load("report_rollup_hourly"))["granularity"] == "hourly"

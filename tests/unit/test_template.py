@@ -198,7 +198,7 @@ def test_design_indexes() -> None:
     def indexes(table: str) -> set[str]:
         return {i["IndexName"] for i in RESOURCES[table]["Properties"].get("GlobalSecondaryIndexes", [])}
 
-    assert indexes("AccountLinksTable") == {"by_channel_account", "refresh_due"}
+    assert indexes("AccountLinksTable") == {"by_channel_account", "refresh_due", "advertisers"}
     assert "by_advertiser" in indexes("ConversationsTable")
 
 

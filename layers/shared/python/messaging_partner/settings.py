@@ -20,6 +20,8 @@ class Settings:
     token_key_id: str
     tiktok_app_id: str
     tiktok_api_base_url: str
+    tiktok_advertiser_auth_url: str
+    tiktok_business_auth_url: str
     meta_app_secret_id: str
     meta_verify_token_id: str
     tiktok_app_secret_id: str
@@ -41,6 +43,8 @@ class Settings:
             token_key_id=env["TOKEN_KEY_ID"],
             tiktok_app_id=env["TIKTOK_APP_ID"],
             tiktok_api_base_url=env["TIKTOK_API_BASE_URL"],
+            tiktok_advertiser_auth_url=env["TIKTOK_ADVERTISER_AUTH_URL"],
+            tiktok_business_auth_url=env["TIKTOK_BUSINESS_AUTH_URL"],
             meta_app_secret_id=env["META_APP_SECRET_ID"],
             meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],

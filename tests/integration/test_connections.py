@@ -1,0 +1,323 @@
+"""Both OAuth flows, account links and the token refresher, against moto and the TikTok emulator."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from local.stack import scheduled_event
+from messaging_partner.connections import token_context
+from messaging_partner.kms import KmsTokenCipher
+from messaging_partner.models import OAuthState
+from messaging_partner.store.account_links import DynamoAccountStore
+from tests.integration.conftest import IntegrationStack, RunningEmulator
+
+ADVERTISER_1, ADVERTISER_2 = "7100000000000000001", "7100000000000000002"
+BUSINESS = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
+
+
+@pytest.fixture(autouse=True)
+def _clean_emulator(emulator: RunningEmulator) -> Any:
+    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
+    yield
+    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
+    requests.post(f"{emulator.base_url}/_emulator/consent", json={"deny": False}, timeout=5)
+
+
+def store(stack: IntegrationStack) -> DynamoAccountStore:
+    return DynamoAccountStore(stack.provisioned.attribute("AccountLinksTable", "Ref"))
+
+
+def bus_events(stack: IntegrationStack) -> list[dict[str, Any]]:
+    """Everything on the domain bus from now on, through a rule and queue made for the test."""
+    events, sqs = stack.session.client("events"), stack.session.client("sqs")
+    url = sqs.create_queue(QueueName="test-bus-capture")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.provisioned.attribute("DomainBus", "Name")
+    events.put_rule(Name="test-capture", EventBusName=bus, EventPattern=json.dumps({"source": ["messaging-partner"]}))
+    events.put_targets(Rule="test-capture", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    captured: list[dict[str, Any]] = []
+
+    class Reader(list[dict[str, Any]]):
+        def read(self) -> list[dict[str, Any]]:
+            for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                captured.append(json.loads(message["Body"]))
+            return captured
+
+    return Reader()  # type: ignore[return-value]
+
+
+def start(stack: IntegrationStack, kind: str, workspace: str = "acme") -> str:
+    response = stack.http(
+        "OAuthFunction", "GET", f"/oauth/tiktok/{kind}/start?workspace={workspace}", headers={"host": "api.test"}
+    )
+    assert response["statusCode"] == 302, response
+    return str(response["headers"]["Location"])
+
+
+def consent(authorize_url: str) -> str:
+    """The browser at TikTok's consent page: it redirects back to our callback."""
+    answer = requests.get(authorize_url, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302, answer.text
+    return str(answer.headers["location"])
+
+
+def callback(stack: IntegrationStack, redirect: str) -> dict[str, Any]:
+    parts = urlsplit(redirect)
+    assert parts.path == "/oauth/tiktok/callback"
+    return stack.http("OAuthFunction", "GET", f"{parts.path}?{parts.query}", headers={"host": "api.test"})
+
+
+def connect(stack: IntegrationStack, kind: str) -> dict[str, Any]:
+    return callback(stack, consent(start(stack, kind)))
+
+
+def test_advertiser_connection_end_to_end(aws_stack: IntegrationStack) -> None:
+    events = bus_events(aws_stack)
+    authorize = start(aws_stack, "advertiser")
+    query = parse_qs(urlsplit(authorize).query)
+    assert query["app_id"] == ["local-tiktok-app"]
+    assert query["redirect_uri"] == ["http://api.test/oauth/tiktok/callback"]
+    page = callback(aws_stack, consent(authorize))
+    assert page["statusCode"] == 200
+    assert "Demo Sneakers (7100000000000000001)" in page["body"]
+    assert "no message event set access" in page["body"]  # the second ad account lacks the permission
+
+    account, links = store(aws_stack).get_advertiser(ADVERTISER_1)  # type: ignore[misc]
+    assert (account.name, account.workspace, account.status, links) == ("Demo Sneakers", "acme", "ACTIVE", [])
+    assert account.message_event_set_ids == ["7200000000000000001"]
+    assert "local-advertiser-token" not in account.token_ciphertext  # the raw item holds ciphertext
+    cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
+    assert cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_1)) == "local-advertiser-token"
+    with pytest.raises(Exception, match="InvalidCiphertext"):  # bound to its account by the encryption context
+        cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_2))
+    [connected] = [e for e in events.read() if e["detail-type"] == "AccountConnected"]  # type: ignore[attr-defined]
+    assert connected["detail"]["account_ids"] == [ADVERTISER_1, ADVERTISER_2]
+
+
+def test_business_connection_stores_rotating_tokens_encrypted(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
+    page = connect(aws_stack, "business")
+    assert page["statusCode"] == 200, page["body"]
+    account = store(aws_stack).get_business(BUSINESS)
+    assert account is not None
+    grant = next(iter(emulator.state.grants.values()))
+    assert grant.access_token not in account.access_token_ciphertext
+    cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
+    assert cipher.decrypt(account.refresh_token_ciphertext, token_context("business", BUSINESS)) == grant.refresh_token
+    assert 86_000_000 < account.access_expires_at_ms - account.connected_at_ms <= 86_400_000
+    assert "message.list.send" in account.scopes
+
+
+def test_state_is_single_use(aws_stack: IntegrationStack) -> None:
+    redirect = consent(start(aws_stack, "advertiser"))
+    assert callback(aws_stack, redirect)["statusCode"] == 200
+    again = callback(aws_stack, redirect)
+    assert again["statusCode"] == 400
+    assert "already used" in again["body"]
+
+
+@pytest.mark.parametrize("tamper", ["drop", "alter"])
+def test_tampered_state_is_refused(aws_stack: IntegrationStack, tamper: str) -> None:
+    redirect = consent(start(aws_stack, "advertiser"))
+    parts = urlsplit(redirect)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    if tamper == "drop":
+        query.pop("state")
+    else:
+        query["state"] = query["state"][:-2] + "xx"
+    response = aws_stack.http("OAuthFunction", "GET", parts.path + "?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    assert response["statusCode"] == 400
+    assert "Start the connection again" in response["body"]
+
+
+def test_expired_state_is_refused(aws_stack: IntegrationStack) -> None:
+    store(aws_stack).put_state(OAuthState(state="old-state", kind="advertiser", workspace="acme", expires_at=1))
+    response = aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/callback?auth_code=x&state=old-state")
+    assert (response["statusCode"], "has expired" in response["body"]) == (400, True)
+
+
+def test_denied_consent_says_what_to_do(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
+    requests.post(f"{emulator.base_url}/_emulator/consent", json={"deny": True}, timeout=5)
+    page = connect(aws_stack, "business")
+    assert page["statusCode"] == 400
+    assert "choose Allow" in page["body"]
+
+
+def test_reused_auth_code_is_40110(aws_stack: IntegrationStack) -> None:
+    first = consent(start(aws_stack, "advertiser"))
+    callback(aws_stack, first)
+    code = parse_qs(urlsplit(first).query)["auth_code"][0]
+    fresh_state = parse_qs(urlsplit(start(aws_stack, "advertiser")).query)["state"][0]
+    page = aws_stack.http("OAuthFunction", "GET", f"/oauth/tiktok/callback?auth_code={code}&state={fresh_state}")
+    assert page["statusCode"] == 400
+    assert "code 40110" in page["body"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "words"), [(40113, 502, "app id and app secret"), (40001, 403, "approve every requested permission")]
+)
+def test_tiktok_refusals_are_readable(
+    aws_stack: IntegrationStack, emulator: RunningEmulator, code: int, status: int, words: str
+) -> None:
+    requests.post(
+        f"{emulator.base_url}/_emulator/faults", json={"code": code, "times": 1, "path": "/oauth2/access_token/"}, timeout=5
+    )
+    page = connect(aws_stack, "advertiser")
+    assert page["statusCode"] == status
+    assert words in page["body"]
+    assert f"code {code}" in page["body"]
+
+
+def test_unknown_kind_and_missing_workspace(aws_stack: IntegrationStack) -> None:
+    assert aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/pinterest/start?workspace=a")["statusCode"] == 404
+    assert aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/advertiser/start")["statusCode"] == 400
+
+
+def test_tokens_never_reach_the_logs(
+    aws_stack: IntegrationStack, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handler_support.observability import logger
+
+    captured = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", captured)
+    connect(aws_stack, "advertiser")
+    connect(aws_stack, "business")
+    hour_later = datetime.fromtimestamp(datetime.now(UTC).timestamp() + 23 * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    aws_stack.runtime.invoke("TokenRefreshFunction", {**scheduled_event(None, "hourly"), "time": hour_later})
+    output = captured.getvalue()
+    assert "Accounts connected" in output and "Token refresh finished" in output  # noqa: PT018 - the logs were captured
+    secrets = ["local-advertiser-token", "local-tiktok-app-secret"]
+    secrets += [token for grant in emulator.state.grants.values() for token in (grant.access_token, grant.refresh_token)]
+    for secret in secrets:
+        assert secret not in output
+
+
+# ---------------------------------------------------------------- links (admin API)
+def admin(stack: IntegrationStack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    response = stack.http(
+        "AdminFunction", method, path, json.dumps(body).encode() if body else b"", {"content-type": "application/json"}
+    )
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+def test_links(aws_stack: IntegrationStack) -> None:
+    connect(aws_stack, "advertiser")
+    status, listed = admin(aws_stack, "GET", "/admin/advertisers")
+    assert status == 200
+    assert {a["advertiser_id"]: a["status"] for a in listed["advertisers"]} == {ADVERTISER_1: "ACTIVE", ADVERTISER_2: "ACTIVE"}
+    assert "token_ciphertext" not in listed["advertisers"][0]
+
+    path = f"/admin/advertisers/{ADVERTISER_1}/links/whatsapp/106540352242922"
+    assert admin(aws_stack, "PUT", path, {"display_name": "+1 555 078 3881"})[0] == 200
+    assert admin(aws_stack, "PUT", path, {"display_name": "+1 555 078 3881"})[0] == 200  # again, same advertiser: fine
+    status, refused = admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_2}/links/whatsapp/106540352242922")
+    assert status == 409
+    assert ADVERTISER_1 in refused["message"]
+    assert store(aws_stack).advertiser_for("whatsapp", "106540352242922") == ADVERTISER_1  # type: ignore[arg-type]
+
+    status, detail = admin(aws_stack, "GET", f"/admin/advertisers/{ADVERTISER_1}")
+    assert [(link["channel"], link["account_id"], link["display_name"]) for link in detail["links"]] == [
+        ("whatsapp", "106540352242922", "+1 555 078 3881")
+    ]
+    assert admin(aws_stack, "DELETE", path)[0] == 204
+    assert admin(aws_stack, "DELETE", path)[0] == 404
+    assert store(aws_stack).advertiser_for("whatsapp", "106540352242922") is None  # type: ignore[arg-type]
+    assert admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_2}/links/whatsapp/106540352242922")[0] == 200  # now free
+
+
+def test_link_refusals(aws_stack: IntegrationStack) -> None:
+    status, answer = admin(aws_stack, "PUT", "/admin/advertisers/999/links/whatsapp/1")
+    assert status == 404
+    assert "Connect it first" in answer["message"]
+    assert admin(aws_stack, "PUT", "/admin/advertisers/999/links/telegram/1")[0] == 400
+    assert admin(aws_stack, "GET", "/admin/advertisers/999")[0] == 404
+
+
+# ---------------------------------------------------------------- token refresh
+def fire_refresh(stack: IntegrationStack, hours_ahead: float) -> dict[str, Any]:
+    at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + hours_ahead * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dict(
+        stack.runtime.invoke("TokenRefreshFunction", {**scheduled_event(None, "TokenRefreshFunction-Hourly"), "time": at})
+    )
+
+
+def test_refresher_rotates_tokens_only_when_due(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
+    connect(aws_stack, "business")
+    before = store(aws_stack).get_business(BUSINESS)
+    assert fire_refresh(aws_stack, 1)["due"] == 0  # 23 h left: not due
+    result = fire_refresh(aws_stack, 22.5)
+    assert (result["due"], result["refreshed"]) == (1, [BUSINESS])
+    after = store(aws_stack).get_business(BUSINESS)
+    assert after is not None and before is not None  # noqa: PT018
+    assert after.version == before.version + 1
+    assert after.refresh_token_ciphertext != before.refresh_token_ciphertext
+    cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
+    newest = cipher.decrypt(after.refresh_token_ciphertext, token_context("business", BUSINESS))
+    previous = cipher.decrypt(before.refresh_token_ciphertext, token_context("business", BUSINESS))
+    assert newest in emulator.state.grants  # TikTok rotated: only the newest refresh token works
+    assert previous not in emulator.state.grants
+
+
+def test_a_slower_concurrent_refresher_cannot_overwrite_the_newest_token(aws_stack: IntegrationStack) -> None:
+    connect(aws_stack, "business")
+    accounts = store(aws_stack)
+    stale = accounts.get_business(BUSINESS)
+    assert stale is not None
+    fire_refresh(aws_stack, 22.5)
+    assert not accounts.rotate_business_tokens(
+        stale.model_copy(update={"version": stale.version + 1}), expected_version=stale.version
+    )
+    assert accounts.get_business(BUSINESS).version == stale.version + 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("code", [40103, 40107])
+def test_expired_refresh_token_needs_reauth(aws_stack: IntegrationStack, emulator: RunningEmulator, code: int) -> None:
+    connect(aws_stack, "business")
+    events = bus_events(aws_stack)
+    requests.post(
+        f"{emulator.base_url}/_emulator/faults",
+        json={"code": code, "times": 1, "path": "/tt_user/oauth2/refresh_token/"},
+        timeout=5,
+    )
+    assert fire_refresh(aws_stack, 22.5)["needs_reauth"] == [BUSINESS]
+    account = store(aws_stack).get_business(BUSINESS)
+    assert account is not None
+    assert account.status == "NEEDS_REAUTH"
+    assert f"code {code}" in str(account.reauth_reason)
+    assert fire_refresh(aws_stack, 22.5)["due"] == 0  # out of the sparse index: not retried every hour
+    [event] = [e for e in events.read() if e["detail-type"] == "AccountNeedsReauth"]  # type: ignore[attr-defined]
+    assert (event["detail"]["account_id"], event["detail"]["code"]) == (BUSINESS, code)
+
+
+def test_throttled_refresh_is_retried(
+    aws_stack: IntegrationStack, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging_partner.tiktok import client as tiktok_client
+
+    monkeypatch.setattr(tiktok_client.time, "sleep", lambda _: None)
+    connect(aws_stack, "business")
+    requests.post(
+        f"{emulator.base_url}/_emulator/faults",
+        json={"code": 40100, "times": 2, "path": "/tt_user/oauth2/refresh_token/"},
+        timeout=5,
+    )
+    assert fire_refresh(aws_stack, 22.5)["refreshed"] == [BUSINESS]
+
+
+def test_raw_item_shows_only_ciphertext(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
+    connect(aws_stack, "business")
+    item = aws_stack.session.client("dynamodb").get_item(
+        TableName=aws_stack.provisioned.attribute("AccountLinksTable", "Ref"),
+        Key={"pk": {"S": f"BIZ#{BUSINESS}"}, "sk": {"S": "TOKEN"}},
+    )["Item"]
+    grant = next(iter(emulator.state.grants.values()))
+    raw = json.dumps(item)
+    assert grant.access_token not in raw and grant.refresh_token not in raw  # noqa: PT018 - neither token in clear
+    base64.b64decode(item["access_token_ciphertext"]["S"])  # a KMS blob
