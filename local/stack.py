@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
@@ -170,13 +170,14 @@ class LocalStack:
         threading.Thread(target=server.serve_forever, name=f"serve-{server.server_address[1]}", daemon=True).start()
 
     # ------------------------------------------------------------------ schedules
-    def fire_schedule(self, function: str, event_name: str) -> Any:
+    def fire_schedule(self, function: str, event_name: str, at: str | None = None) -> Any:
+        """Invoke a schedule's target now; `at` (ISO 8601) stands in for the scheduled time, to move the clock."""
         schedule = next((s for s in self.template.schedules() if (s.function, s.name) == (function, event_name)), None)
         if schedule is None:
             known = ", ".join(f"{s.function}/{s.name}" for s in self.template.schedules())
             raise KeyError(f"No schedule {function}/{event_name}; the template has: {known}")
         assert self.runtime is not None
-        return self.runtime.invoke(function, scheduled_event(schedule.input, f"{function}-{event_name}"))
+        return self.runtime.invoke(function, scheduled_event(schedule.input, f"{function}-{event_name}", at))
 
     # ------------------------------------------------------------------ status
     def queue_depths(self) -> dict[str, dict[str, int]]:
@@ -216,16 +217,17 @@ class LocalStack:
         if method == "POST" and path.startswith("/_local/schedules/"):
             parts = path.split("/")[3:]
             if len(parts) != 2:
-                return 400, {"message": "Use POST /_local/schedules/<FunctionLogicalId>/<EventName>"}
+                return 400, {"message": "Use POST /_local/schedules/<FunctionLogicalId>/<EventName>[?time=2026-01-01T00:00:00Z]"}
+            at = dict(parse_qsl(urlsplit(target).query)).get("time")
             try:
-                return 200, {"result": self.fire_schedule(parts[0], parts[1])}
+                return 200, {"result": self.fire_schedule(parts[0], parts[1], at)}
             except KeyError as error:
                 return 404, {"message": str(error.args[0])}
         return None
 
 
-def scheduled_event(input_json: str | None, rule_name: str) -> Any:
-    """What a Schedule event delivers: its Input when set, else EventBridge's scheduled event."""
+def scheduled_event(input_json: str | None, rule_name: str, at: str | None = None) -> Any:
+    """What a Schedule event delivers: its Input when set, else EventBridge's scheduled event (time = at, or now)."""
     if input_json is not None:
         return json.loads(input_json)
     return {
@@ -234,7 +236,7 @@ def scheduled_event(input_json: str | None, rule_name: str) -> Any:
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule_name}"],
         "detail": {},
