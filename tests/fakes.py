@@ -108,3 +108,62 @@ class FakeConversationStore:
 
     def get(self, conversation_key: str) -> Conversation | None:
         return self.conversations.get(conversation_key)
+
+
+@dataclass
+class FakeCipher:
+    """Reversible and context-bound, like KMS with an encryption context."""
+
+    def encrypt(self, plaintext: str, context: dict[str, str]) -> str:
+        return f"enc[{sorted(context.items())}]{plaintext[::-1]}"
+
+    def decrypt(self, ciphertext: str, context: dict[str, str]) -> str:
+        prefix = f"enc[{sorted(context.items())}]"
+        if not ciphertext.startswith(prefix):
+            raise ValueError("InvalidCiphertextException: wrong encryption context")
+        return ciphertext[len(prefix) :][::-1]
+
+
+@dataclass
+class FakeAccountStore:
+    states: dict[str, Any] = field(default_factory=dict)
+    advertisers: dict[str, Any] = field(default_factory=dict)
+    businesses: dict[str, Any] = field(default_factory=dict)
+    reauth: dict[str, str] = field(default_factory=dict)
+    links: dict[tuple[str, str], str] = field(default_factory=dict)
+    race_lost: bool = False  # make the next rotation lose to a concurrent refresher
+
+    def put_state(self, state: Any) -> None:
+        self.states[state.state] = state
+
+    def take_state(self, state: str) -> Any:
+        return self.states.pop(state, None)
+
+    def save_advertiser(self, account: Any) -> None:
+        self.advertisers[account.advertiser_id] = account
+
+    def save_business(self, account: Any) -> None:
+        self.businesses[account.business_id] = account
+
+    def get_business(self, business_id: str) -> Any:
+        return self.businesses.get(business_id)
+
+    def businesses_due_for_refresh(self, until_ms: int) -> list[str]:
+        return [b.business_id for b in self.businesses.values() if b.status == "ACTIVE" and b.access_expires_at_ms <= until_ms]
+
+    def rotate_business_tokens(self, account: Any, expected_version: int) -> bool:
+        if self.race_lost or self.businesses[account.business_id].version != expected_version:
+            return False
+        self.businesses[account.business_id] = account
+        return True
+
+    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None:
+        self.reauth[f"{kind}:{account_id}"] = reason
+        if kind == "business":
+            self.businesses[account_id] = self.businesses[account_id].model_copy(update={"status": "NEEDS_REAUTH"})
+
+    def link(self, link: Any) -> None:
+        self.links[(link.channel, link.account_id)] = link.advertiser_id
+
+    def unlink(self, advertiser_id: str, channel: Any, account_id: str) -> bool:
+        return self.links.pop((channel, account_id), None) is not None

@@ -1,0 +1,212 @@
+"""Connection rules with fakes: state, outcomes, refresh paths (no network: TikTok is a scripted session)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from messaging_partner.connections import (
+    STATE_TTL_SECONDS,
+    ConnectionFailed,
+    TikTokApp,
+    advertiser_token_failed,
+    business_account,
+    failure_from_tiktok,
+    finish_connection,
+    refresh_due_tokens,
+    start_connection,
+)
+from messaging_partner.models import AdvertiserAccount, ConnectionKind
+from messaging_partner.tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
+from messaging_partner.tiktok.oauth import BusinessGrant
+from tests.fakes import FakeAccountStore, FakeCipher, FakePublisher
+from tests.unit.test_tiktok_client import ScriptedSession, envelope
+
+APP = TikTokApp(
+    "app-1",
+    "secret-1",
+    "https://api.test/oauth/tiktok/callback",
+    "https://tt.test/portal/auth",
+    "https://tt.test/v2/auth/authorize",
+)
+NOW = 1_763_800_000.0
+
+
+def tiktok(*answers: Any) -> tuple[TikTokClient, ScriptedSession]:
+    session = ScriptedSession(list(answers))
+    return TikTokClient("https://tt.test/open_api/v1.3/", session=session, sleep=lambda _: None), session  # type: ignore[arg-type]
+
+
+def grant(access: str = "act-1", refresh: str = "rft-1") -> dict[str, Any]:
+    return {
+        "access_token": access,
+        "expires_in": 86400,
+        "refresh_token": refresh,
+        "refresh_token_expires_in": 31536000,
+        "open_id": "biz-1",
+        "scope": "a,b",
+    }
+
+
+@pytest.mark.parametrize("kind", list(ConnectionKind))
+def test_start_records_a_bound_state_and_builds_the_authorize_url(kind: ConnectionKind) -> None:
+    store = FakeAccountStore()
+    url = start_connection(kind, "acme", APP, store, NOW, token=lambda: "state-1")
+    [state] = store.states.values()
+    assert (state.state, state.kind, state.workspace, state.expires_at) == ("state-1", kind, "acme", NOW + STATE_TTL_SECONDS)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert query["state"] == "state-1"
+    assert query["redirect_uri"] == APP.redirect_uri
+    if kind is ConnectionKind.ADVERTISER:
+        assert url.startswith(APP.advertiser_authorize_url + "?")
+        assert query["app_id"] == "app-1"
+    else:
+        assert url.startswith(APP.business_authorize_url + "?")
+        assert (query["client_key"], query["response_type"], query["disable_auto_auth"]) == ("app-1", "code", "1")
+        assert "message.list.send" in query["scope"]
+
+
+def test_states_are_random() -> None:
+    store = FakeAccountStore()
+    for _ in range(20):
+        start_connection(ConnectionKind.ADVERTISER, "acme", APP, store, NOW)
+    assert len(store.states) == 20
+    assert all(len(s) >= 40 for s in store.states)
+
+
+def test_start_needs_a_workspace() -> None:
+    with pytest.raises(ConnectionFailed) as failure:
+        start_connection(ConnectionKind.ADVERTISER, "", APP, FakeAccountStore(), NOW)
+    assert failure.value.reason == "no_workspace"
+
+
+def finish(query: dict[str, str], store: FakeAccountStore, client: TikTokClient | None = None, now: float = NOW) -> Any:
+    return finish_connection(query, APP, store, client or tiktok()[0], FakeCipher(), FakePublisher(), now)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ({}, "expired_state"),
+        ({"state": "unknown", "auth_code": "c"}, "expired_state"),
+        ({"state": "state-1", "error": "access_denied"}, "denied"),
+        ({"state": "state-1"}, "no_auth_code"),
+    ],
+)
+def test_callback_refusals(query: dict[str, str], reason: str) -> None:
+    store = FakeAccountStore()
+    start_connection(ConnectionKind.ADVERTISER, "acme", APP, store, NOW, token=lambda: "state-1")
+    with pytest.raises(ConnectionFailed) as failure:
+        finish(query, store)
+    assert failure.value.reason == reason
+    assert failure.value.action
+
+
+def test_expired_state_is_refused_even_if_the_ttl_has_not_deleted_it() -> None:
+    store = FakeAccountStore()
+    start_connection(ConnectionKind.ADVERTISER, "acme", APP, store, NOW, token=lambda: "state-1")
+    with pytest.raises(ConnectionFailed) as failure:
+        finish({"state": "state-1", "auth_code": "c"}, store, now=NOW + STATE_TTL_SECONDS + 1)
+    assert failure.value.reason == "expired_state"
+
+
+def test_a_state_is_consumed_by_its_first_callback_even_a_failed_one() -> None:
+    store = FakeAccountStore()
+    start_connection(ConnectionKind.ADVERTISER, "acme", APP, store, NOW, token=lambda: "state-1")
+    with pytest.raises(ConnectionFailed):
+        finish({"state": "state-1", "error": "access_denied"}, store)
+    assert store.states == {}
+
+
+def test_business_callback_stores_encrypted_tokens() -> None:
+    store = FakeAccountStore()
+    start_connection(ConnectionKind.BUSINESS, "acme", APP, store, NOW, token=lambda: "state-1")
+    client, session = tiktok(envelope(0, grant()))
+    connected = finish({"state": "state-1", "code": "c1"}, store, client)
+    assert connected.accounts == {"biz-1": None}
+    account = store.businesses["biz-1"]
+    assert "act-1" not in account.access_token_ciphertext
+    assert account.access_expires_at_ms == int(NOW * 1000) + 86_400_000
+    assert session.calls[0]["json"]["redirect_uri"] == APP.redirect_uri  # must equal the one used at authorize time
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "status"),
+    [
+        (TikTokApiError(40110, "used"), "invalid_auth_code", 400),
+        (TikTokApiError(40113, "blocked"), "app_credentials", 502),
+        (TikTokApiError(40001, "no permission"), "no_permission", 403),
+        (TikTokApiError(50000, "system"), "tiktok_error", 502),
+        (TikTokTransportError("down"), "tiktok_unreachable", 502),
+    ],
+)
+def test_tiktok_failures_are_explained(error: Exception, reason: str, status: int) -> None:
+    failure = failure_from_tiktok(error)  # type: ignore[arg-type]
+    assert (failure.reason, failure.status) == (reason, status)
+    assert failure.action.endswith(".")
+
+
+def stored_business(store: FakeAccountStore, expires_in_hours: float = 1) -> None:
+    account = business_account("biz-1", "acme", BusinessGrant.model_validate(grant()), FakeCipher(), NOW, version=3)
+    store.save_business(account.model_copy(update={"access_expires_at_ms": int((NOW + expires_in_hours * 3600) * 1000)}))
+
+
+def test_refresh_rotates_due_tokens() -> None:
+    store, publisher = FakeAccountStore(), FakePublisher()
+    stored_business(store)
+    client, session = tiktok(envelope(0, grant("act-2", "rft-2")))
+    report = refresh_due_tokens(APP, store, client, FakeCipher(), publisher, NOW)
+    assert report.refreshed == ["biz-1"]
+    assert session.calls[0]["json"]["refresh_token"] == "rft-1"
+    account = store.businesses["biz-1"]
+    assert account.version == 4
+    assert (
+        FakeCipher().decrypt(
+            account.refresh_token_ciphertext, {"purpose": "tiktok-token", "kind": "business", "account": "biz-1"}
+        )
+        == "rft-2"
+    )
+
+
+def test_refresh_skips_tokens_not_yet_due() -> None:
+    store = FakeAccountStore()
+    stored_business(store, expires_in_hours=3)
+    assert refresh_due_tokens(APP, store, tiktok()[0], FakeCipher(), FakePublisher(), NOW).due == 0
+
+
+def test_losing_the_race_keeps_the_winner_token() -> None:
+    store = FakeAccountStore(race_lost=True)
+    stored_business(store)
+    report = refresh_due_tokens(APP, store, tiktok(envelope(0, grant("act-2", "rft-2")))[0], FakeCipher(), FakePublisher(), NOW)
+    assert report.lost_race == ["biz-1"]
+    assert store.businesses["biz-1"].version == 3
+
+
+@pytest.mark.parametrize("code", [40103, 40107])
+def test_dead_refresh_token_needs_reauth(code: int) -> None:
+    store, publisher = FakeAccountStore(), FakePublisher()
+    stored_business(store)
+    report = refresh_due_tokens(APP, store, tiktok(envelope(code))[0], FakeCipher(), publisher, NOW)
+    assert report.needs_reauth == ["biz-1"]
+    assert "connect it again" in store.reauth["business:biz-1"]
+    [event] = publisher.published
+    assert (event.detail_type, event.account_id, event.code) == ("AccountNeedsReauth", "biz-1", code)
+
+
+def test_other_failures_are_left_for_the_next_run() -> None:
+    store = FakeAccountStore()
+    stored_business(store)
+    report = refresh_due_tokens(APP, store, tiktok(envelope(40002), envelope(40002))[0], FakeCipher(), FakePublisher(), NOW)
+    assert report.failed == {"biz-1": "code 40002"}
+    assert store.reauth == {}
+
+
+@pytest.mark.parametrize(("code", "marked"), [(40105, True), (40106, True), (40100, False), (40102, False)])
+def test_advertiser_token_rejected_on_use(code: int, marked: bool) -> None:
+    store, publisher = FakeAccountStore(), FakePublisher()
+    account = AdvertiserAccount(advertiser_id="adv-1", workspace="acme", token_ciphertext="x", connected_at_ms=1)
+    assert advertiser_token_failed(TikTokApiError(code, "m"), account, store, publisher) is marked
+    assert ("advertiser:adv-1" in store.reauth) is marked
+    assert len(publisher.published) == (1 if marked else 0)
