@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -12,7 +13,7 @@ import requests
 from .control import running_stack, wait_until_drained
 from .pricing import price_per_million_messages
 from .provision import local_secret_value
-from .scenario import DemoScenario, demo_scenario
+from .scenario import DEMO_INSTAGRAM_ID, DEMO_PAGE_ID, DEMO_PHONE_NUMBER_ID, DEMO_TIKTOK_BUSINESS_ID, DemoScenario, demo_scenario
 from .stack import HOST, RUN_DIR, StackPorts, local_aws_client
 
 
@@ -44,6 +45,7 @@ def run_demo() -> int:
             f"Local stack up in {time.monotonic() - started:.1f} s: API http://{HOST}:{ports.api}, "
             f"TikTok emulator :{ports.tiktok}, moto :{ports.aws}\n"
         )
+        connections = connect_accounts(ports)
         scenario = demo_scenario(local_secret_value("META_APP_SECRET"), local_secret_value("TIKTOK_APP_SECRET"), int(time.time()))
         print(f"Replaying {len(scenario.deliveries)} signed webhook deliveries from WhatsApp, Messenger, Instagram and TikTok")
         answers = replay(ports, scenario)
@@ -52,10 +54,73 @@ def run_demo() -> int:
         status = wait_until_drained(ports)
         print(f"done in {time.monotonic() - drain_started:.1f} s\n")
         items = conversation_items(ports, status["resources"]["ConversationsTable"])
-        return report(scenario, answers, status, items)
+        failed = report(scenario, answers, status, items, connections) | keep_tokens_alive(ports)
+    print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
+    return failed
 
 
 Answer = tuple[str, str, int, dict[str, Any]]  # channel, label, HTTP status, JSON body
+PIPELINE = ("WebhookFunction", "AttributionFunction", "KeywordSignalFunction")  # the per-event path
+DEMO_ADVERTISER = "7100000000000000001"
+DEMO_LINKS = {
+    "whatsapp": DEMO_PHONE_NUMBER_ID,
+    "messenger": DEMO_PAGE_ID,
+    "instagram": DEMO_INSTAGRAM_ID,
+    "tiktok": DEMO_TIKTOK_BUSINESS_ID,
+}
+
+
+def connect_accounts(ports: StackPorts) -> dict[str, bool]:
+    """What an advertiser does first: authorize both TikTok accounts (following every redirect), then link chats."""
+    api = f"http://{HOST}:{ports.api}"
+    print("Connecting TikTok accounts (browser redirects through the TikTok emulator)")
+    outcome = {}
+    for kind in ("advertiser", "business"):
+        page = requests.get(f"{api}/oauth/tiktok/{kind}/start", params={"workspace": "demo"}, timeout=30)
+        hops = " -> ".join(str(r.status_code) for r in (*page.history, page))
+        title = page.text.split("<title>", 1)[-1].split("</title>", 1)[0]
+        print(f"  {kind:<11} {hops}: {title}")
+        outcome[kind] = page.status_code == 200
+    advertisers = requests.get(f"{api}/admin/advertisers", timeout=10).json()["advertisers"]
+    for advertiser in advertisers:
+        print(f"  ad account  {advertiser['advertiser_id']} {advertiser.get('name', '')} [{advertiser['status']}]")
+    linked = []
+    for channel, account in DEMO_LINKS.items():
+        answer = requests.put(f"{api}/admin/advertisers/{DEMO_ADVERTISER}/links/{channel}/{account}", json={}, timeout=10)
+        linked.append(answer.status_code == 200)
+    print(f"  linked      {', '.join(DEMO_LINKS)} accounts to ad account {DEMO_ADVERTISER}\n")
+    outcome["linked"] = all(linked) and len(advertisers) == 2
+    return outcome
+
+
+def keep_tokens_alive(ports: StackPorts) -> int:
+    """The hourly refresher on a moved clock: rotation a day later, re-authorization a year later."""
+    api, tiktok = f"http://{HOST}:{ports.api}", f"http://{HOST}:{ports.tiktok}"
+
+    def fire(ahead: timedelta) -> dict[str, Any]:
+        at = (datetime.now(UTC) + ahead).strftime("%Y-%m-%dT%H:%M:%SZ")
+        answer = requests.post(f"{api}/_local/schedules/TokenRefreshFunction/Hourly", params={"time": at}, timeout=60)
+        return dict(answer.json()["result"])
+
+    print("\nKeeping TikTok Business Account tokens alive (hourly schedule, clock moved forward)")
+    soon, day = fire(timedelta(hours=1)), fire(timedelta(hours=23))
+    print(f"  +1 h      due {soon['due']}: nothing to refresh yet")
+    print(f"  +23 h     due {day['due']}: refreshed {len(day['refreshed'])}, refresh token rotated")
+    requests.post(f"{tiktok}/_emulator/clock", json={"offset_seconds": 367 * 86400}, timeout=5)
+    try:
+        year = fire(timedelta(days=367))
+    finally:
+        requests.post(f"{tiktok}/_emulator/clock", json={"offset_seconds": 0}, timeout=5)
+    reauth = len(year["needs_reauth"])
+    print(f"  +367 d    due {year['due']}: refresh token past its year -> {reauth} NEEDS_REAUTH (event on the bus)")
+    checks = [
+        ("nothing refreshed an hour later", soon["refreshed"] == []),
+        ("the business token rotated a day later", day["refreshed"] == [DEMO_TIKTOK_BUSINESS_ID]),
+        ("a year later the account needs re-authorization", year["needs_reauth"] == [DEMO_TIKTOK_BUSINESS_ID]),
+    ]
+    for text, ok in checks:
+        print(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    return 0 if all(ok for _, ok in checks) else 1
 
 
 def replay(ports: StackPorts, scenario: DemoScenario) -> list[Answer]:
@@ -68,7 +133,13 @@ def replay(ports: StackPorts, scenario: DemoScenario) -> list[Answer]:
     return answers
 
 
-def report(scenario: DemoScenario, answers: list[Answer], status: dict[str, Any], items: list[dict[str, Any]]) -> int:
+def report(
+    scenario: DemoScenario,
+    answers: list[Answer],
+    status: dict[str, Any],
+    items: list[dict[str, Any]],
+    connections: dict[str, bool],
+) -> int:
     conversations = {i["pk"]["S"].removeprefix("CONV#"): i for i in items if i["sk"]["S"] == "META"}
     markers = [i for i in items if i["sk"]["S"].startswith("MSG#") and i["kind"]["S"] != "stripped"]
     stripped = sum(int(i["stripped_count"]["N"]) for i in items if i["sk"]["S"].startswith("STRIPPED#"))
@@ -114,7 +185,8 @@ def report(scenario: DemoScenario, answers: list[Answer], status: dict[str, Any]
     print(f"\nAWS requests per inbound event ({events} events; handlers only, not Lambda's queue polling)")
     by_operation: Counter[tuple[str, str]] = Counter()
     for row in status["aws_requests"]:
-        by_operation[(row["service"], row["operation"])] += row["count"]
+        if row["function"] in PIPELINE:
+            by_operation[(row["service"], row["operation"])] += row["count"]
     print(f"  {'service':<16}{'operation':<22}{'requests':>9}{'per event':>11}")
     for (service, operation), count in sorted(by_operation.items()):
         print(f"  {service:<16}{operation:<22}{count:>9}{count / max(events, 1):>11.2f}")
@@ -125,6 +197,7 @@ def report(scenario: DemoScenario, answers: list[Answer], status: dict[str, Any]
 
     customer_messages = sum(count for _, count in scenario.conversations.values())
     checks = [
+        ("advertiser and business accounts connected, chats linked", all(connections.values())),
         (
             "every delivery answered as expected (200, or 401 when forged or stale)",
             [a[2] for a in answers] == [d.expected_status for d in scenario.deliveries],
@@ -144,5 +217,4 @@ def report(scenario: DemoScenario, answers: list[Answer], status: dict[str, Any]
     print("\nChecks")
     for text, ok in checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {text}")
-    print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
     return 0 if all(ok for _, ok in checks) else 1
