@@ -210,6 +210,20 @@ def sample_events() -> dict[str, dict[str, Any]]:
         "oauth_advertiser_start": http_event(
             "GET", "/oauth/tiktok/{kind}/start", "/oauth/tiktok/advertiser/start?workspace=acme"
         ),
+        "oauth_business_start": http_event("GET", "/oauth/tiktok/{kind}/start", "/oauth/tiktok/business/start?workspace=acme"),
+        "oauth_callback_denied": http_event(
+            "GET",
+            "/oauth/tiktok/callback",
+            "/oauth/tiktok/callback?state=sample-state&error=access_denied&error_description=denied",
+        ),
+        "admin_list_advertisers": http_event("GET", "/admin/{proxy+}", "/admin/advertisers"),
+        "admin_put_link": http_event(
+            "PUT",
+            "/admin/{proxy+}",
+            f"/admin/advertisers/7100000000000000001/links/whatsapp/{wa}",
+            b'{"display_name": "+1 555 078 3881"}',
+            {"content-type": "application/json"},
+        ),
         "admin_get_conversation": http_event("GET", "/admin/{proxy+}", f"/admin/conversations/whatsapp%23{wa}%23351910000001"),
         "attribution_inbound_batch": {
             "Records": [

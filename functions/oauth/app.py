@@ -37,7 +37,7 @@ def _adapters() -> tuple[DynamoAccountStore, TikTokClient, KmsTokenCipher, Event
 
 
 def _tiktok_app() -> TikTokApp:
-    """The redirect URI is this API's own callback, as the browser reached it (stack outputs name it too)."""
+    """The redirect URI: the configured one, else this API's own callback as the browser reached it."""
     event = app.current_event
     scheme = event.headers.get("x-forwarded-proto", "https")
     host = event.headers.get("host") or event.request_context.domain_name
@@ -45,7 +45,7 @@ def _tiktok_app() -> TikTokApp:
     return TikTokApp(
         app_id=config.tiktok_app_id,
         secret=secret_source().tiktok_app_secret(),
-        redirect_uri=f"{scheme}://{host}/oauth/tiktok/callback",
+        redirect_uri=config.oauth_redirect_url or f"{scheme}://{host}/oauth/tiktok/callback",
         advertiser_authorize_url=config.tiktok_advertiser_auth_url,
         business_authorize_url=config.tiktok_business_auth_url,
     )

@@ -321,3 +321,13 @@ def test_raw_item_shows_only_ciphertext(aws_stack: IntegrationStack, emulator: R
     raw = json.dumps(item)
     assert grant.access_token not in raw and grant.refresh_token not in raw  # noqa: PT018 - neither token in clear
     base64.b64decode(item["access_token_ciphertext"]["S"])  # a KMS blob
+
+
+def test_configured_redirect_url_wins(aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from messaging_partner import settings
+
+    monkeypatch.setenv("OAUTH_REDIRECT_URL", "https://connect.example.com/oauth/tiktok/callback/")
+    settings.settings.cache_clear()
+    query = parse_qs(urlsplit(start(aws_stack, "business")).query)
+    assert query["redirect_uri"] == ["https://connect.example.com/oauth/tiktok/callback/"]
+    settings.settings.cache_clear()

@@ -22,6 +22,7 @@ class Settings:
     tiktok_api_base_url: str
     tiktok_advertiser_auth_url: str
     tiktok_business_auth_url: str
+    oauth_redirect_url: str  # empty: derive from the request
     meta_app_secret_id: str
     meta_verify_token_id: str
     tiktok_app_secret_id: str
@@ -45,6 +46,7 @@ class Settings:
             tiktok_api_base_url=env["TIKTOK_API_BASE_URL"],
             tiktok_advertiser_auth_url=env["TIKTOK_ADVERTISER_AUTH_URL"],
             tiktok_business_auth_url=env["TIKTOK_BUSINESS_AUTH_URL"],
+            oauth_redirect_url=env.get("OAUTH_REDIRECT_URL", ""),
             meta_app_secret_id=env["META_APP_SECRET_ID"],
             meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],
