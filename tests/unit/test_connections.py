@@ -210,3 +210,12 @@ def test_advertiser_token_rejected_on_use(code: int, marked: bool) -> None:
     assert advertiser_token_failed(TikTokApiError(code, "m"), account, store, publisher) is marked
     assert ("advertiser:adv-1" in store.reauth) is marked
     assert len(publisher.published) == (1 if marked else 0)
+
+
+def test_reconnecting_continues_the_token_version() -> None:
+    store = FakeAccountStore()
+    stored_business(store)  # version 3
+    start_connection(ConnectionKind.BUSINESS, "acme", APP, store, NOW, token=lambda: "state-2")
+    finish({"state": "state-2", "code": "c2"}, store, tiktok(envelope(0, grant("act-9", "rft-9")))[0])
+    assert store.businesses["biz-1"].version == 4
+    assert not store.rotate_business_tokens(store.businesses["biz-1"], expected_version=3)  # a stale refresher loses

@@ -188,7 +188,10 @@ def _connect_business(
     state: OAuthState, code: str, app: TikTokApp, store: AccountStore, tiktok: TikTokClient, cipher: TokenCipher, now: float
 ) -> Connected:
     grant = exchange_business_code(tiktok, app.app_id, app.secret, code, app.redirect_uri)
-    store.save_business(business_account(grant.open_id, state.workspace, grant, cipher, now, version=1))
+    # A reconnect continues the version, so a refresher holding the old item cannot overwrite the new tokens.
+    previous = store.get_business(grant.open_id)
+    version = previous.version + 1 if previous else 1
+    store.save_business(business_account(grant.open_id, state.workspace, grant, cipher, now, version=version))
     return Connected(ConnectionKind.BUSINESS, state.workspace, {grant.open_id: None})
 
 
@@ -219,7 +222,7 @@ def business_account(
         scopes=[scope for scope in grant.scope.split(",") if scope],
         version=version,
         connected_at_ms=connected_at_ms or now_ms,
-        refreshed_at_ms=None if version == 1 else now_ms,
+        refreshed_at_ms=now_ms if connected_at_ms else None,
     )
 
 
