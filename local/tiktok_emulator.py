@@ -219,7 +219,27 @@ def message_event_sets(state: EmulatorState, request: ApiRequest) -> dict[str, A
     return {"message_event_set_list": state.event_sets[advertiser_id]}
 
 
+ADVERTISER_TIMEZONES = {"7100000000000000001": "Europe/Lisbon", "7100000000000000002": "Europe/Berlin"}
+
+
+def advertiser_info(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """GET /advertiser/info/?advertiser_ids=["..."]: names and time zones (the JSON array is a query string)."""
+    if not request.access_token:
+        raise ApiError(40104)
+    reachable = {a["advertiser_id"]: a["advertiser_name"] for a in state.advertiser_tokens.get(request.access_token, [])}
+    wanted = json.loads(request.query.get("advertiser_ids", "[]"))
+    if not set(wanted) <= set(reachable):
+        raise ApiError(40106)
+    return {
+        "list": [
+            {"advertiser_id": a, "name": reachable[a], "timezone": ADVERTISER_TIMEZONES.get(a, "Etc/GMT"), "currency": "EUR"}
+            for a in wanted
+        ]
+    }
+
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/advertiser/info/"): advertiser_info,
     ("GET", "/oauth2/advertiser/get/"): advertiser_get,
     ("POST", "/oauth2/access_token/"): advertiser_access_token,
     ("POST", "/tt_user/oauth2/token/"): business_token,

@@ -221,6 +221,9 @@ def test_links(aws_stack: IntegrationStack) -> None:
     assert status == 409
     assert ADVERTISER_1 in refused["message"]
     assert store(aws_stack).advertiser_for("whatsapp", "106540352242922") == ADVERTISER_1  # type: ignore[arg-type]
+    route = store(aws_stack).route("whatsapp", "106540352242922")  # type: ignore[arg-type]
+    assert route is not None
+    assert (route.advertiser_id, route.timezone) == (ADVERTISER_1, "Europe/Lisbon")  # the ad account's, from /advertiser/info/
 
     status, detail = admin(aws_stack, "GET", f"/admin/advertisers/{ADVERTISER_1}")
     assert [(link["channel"], link["account_id"], link["display_name"]) for link in detail["links"]] == [

@@ -16,6 +16,7 @@ from .ports import AccountStore, EventPublisher, TokenCipher
 from .tiktok.client import REFRESH_TOKEN_INVALID, TikTokApiError, TikTokClient, TikTokTransportError
 from .tiktok.oauth import (
     BusinessGrant,
+    advertiser_timezones,
     authorized_advertisers,
     exchange_advertiser_code,
     exchange_business_code,
@@ -162,6 +163,7 @@ def _connect_advertisers(
     accounts: dict[str, str | None] = {
         advertiser_id: names.get(advertiser_id) for advertiser_id in grant.advertiser_ids or list(names)
     }
+    timezones = advertiser_timezones(tiktok, list(accounts), grant.access_token)
     notes = []
     for advertiser_id, name in accounts.items():
         try:
@@ -177,6 +179,7 @@ def _connect_advertisers(
                 name=name,
                 workspace=state.workspace,
                 token_ciphertext=cipher.encrypt(grant.access_token, token_context("advertiser", advertiser_id)),
+                timezone=timezones.get(advertiser_id, "UTC"),
                 message_event_set_ids=event_sets,
                 connected_at_ms=int(now * 1000),
             )

@@ -106,7 +106,9 @@ class Conversation(BaseModel):
     source: ConversationSource
     advertiser_id: str | None = None
     referral: Referral | None = None
+    tracking_id: str | None = None  # the TikTok tracking ID found in the first message
     ad: AdReference | None = None
+    day: str | None = None  # the start day in the advertiser's time zone (reports count leads by it)
     started_at_ms: int
     last_message_at_ms: int
     customer_message_count: int = 0
@@ -125,6 +127,14 @@ class AccountLink(BaseModel):
     account_id: str
     display_name: str | None = None
     linked_at_ms: int
+    timezone: str = "UTC"  # copied from the advertiser when linking, so routing is one read
+
+
+class Route(BaseModel):
+    """Where a chat account's conversations belong."""
+
+    advertiser_id: str
+    timezone: str = "UTC"
 
 
 class ConnectionKind(StrEnum):
@@ -147,6 +157,7 @@ class AdvertiserAccount(BaseModel):
     workspace: str
     status: AccountLinkStatus = AccountLinkStatus.ACTIVE
     token_ciphertext: str = Field(repr=False)
+    timezone: str = "UTC"  # the ad account's own: report days are counted in it
     message_event_set_ids: list[str] = []
     connected_at_ms: int
     reauth_reason: str | None = None

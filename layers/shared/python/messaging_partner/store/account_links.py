@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..aws import client
-from ..models import AccountLink, AccountLinkStatus, AdvertiserAccount, BusinessAccount, Channel, OAuthState
+from ..models import AccountLink, AccountLinkStatus, AdvertiserAccount, BusinessAccount, Channel, OAuthState, Route
 from ..ports import AlreadyLinked, UnknownAdvertiser
 from .codec import from_item, to_item
 
@@ -81,6 +81,10 @@ class DynamoAccountStore:
     def link(self, link: AccountLink) -> None:
         """Links a chat account. AlreadyLinked: another advertiser has it; UnknownAdvertiser: not connected."""
         me = link.advertiser_id
+        advertiser = self.get_advertiser(me)
+        if advertiser is None:
+            raise UnknownAdvertiser(me)
+        link = link.model_copy(update={"timezone": advertiser[0].timezone})
         guard = {"pk": f"LINK#{link.channel}#{link.account_id}", "sk": "LINK", "advertiser_id": me}
         item = {
             "pk": advertiser_pk(me),
@@ -140,14 +144,20 @@ class DynamoAccountStore:
             return False
         return True
 
-    def advertiser_for(self, channel: Channel, account_id: str) -> str | None:
+    def route(self, channel: Channel, account_id: str) -> Route | None:
         """Webhook routing: the advertiser a chat account is linked to, from the by_channel_account index."""
         items = self._query(
             IndexName="by_channel_account",
             KeyConditionExpression="channel_account = :key",
             ExpressionAttributeValues=to_item({":key": channel_account(channel, account_id)}),
         )
-        return str(items[0]["advertiser_id"]) if items else None
+        return (
+            Route(advertiser_id=str(items[0]["advertiser_id"]), timezone=str(items[0].get("timezone", "UTC"))) if items else None
+        )
+
+    def advertiser_for(self, channel: Channel, account_id: str) -> str | None:
+        route = self.route(channel, account_id)
+        return route.advertiser_id if route else None
 
     # ------------------------------------------------------------------ business accounts
     def save_business(self, account: BusinessAccount) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel
 
 from .client import TikTokClient
@@ -40,6 +42,12 @@ def authorized_advertisers(client: TikTokClient, app_id: str, secret: str, acces
     """GET /oauth2/advertiser/get/: every ad account the advertiser token reaches."""
     data = client.get("oauth2/advertiser/get/", {"app_id": app_id, "secret": secret}, access_token=access_token)
     return [AuthorizedAdvertiser.model_validate(item) for item in data.get("list", [])]
+
+
+def advertiser_timezones(client: TikTokClient, advertiser_ids: list[str], access_token: str) -> dict[str, str]:
+    """GET /advertiser/info/: each ad account's time zone (report days are counted in it)."""
+    data = client.get("advertiser/info/", {"advertiser_ids": json.dumps(advertiser_ids)}, access_token=access_token)
+    return {str(item["advertiser_id"]): str(item["timezone"]) for item in data.get("list", []) if item.get("timezone")}
 
 
 def message_event_set_ids(client: TikTokClient, advertiser_id: str, access_token: str) -> list[str]:
