@@ -77,7 +77,7 @@ class FakeConversationStore:
     markers: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> created_conversation
     stripped: dict[str, int] = field(default_factory=dict)  # business account -> stripped events
 
-    def record_message(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage:
+    def record_message(self, message: InboundMessage, opening: Any) -> RecordedMessage:
         key = (message.conversation_key, message.platform_message_id)
         if key in self.markers:
             created = self.markers[key]
@@ -85,6 +85,7 @@ class FakeConversationStore:
             return RecordedMessage(RecordOutcome.DUPLICATE, conversation, created)
         existing = self.conversations.get(message.conversation_key)
         if existing is None:
+            first_touch = opening()
             self.conversations[message.conversation_key] = first_touch
             self.markers[key] = True
             return RecordedMessage(RecordOutcome.NEW_CONVERSATION, first_touch, True)

@@ -16,6 +16,7 @@ from messaging_partner.bus import EventBridgePublisher
 from messaging_partner.models import InboundMessage
 from messaging_partner.queues import SqsSignalSender
 from messaging_partner.settings import settings
+from messaging_partner.store.account_links import CachedRouter, DynamoAccountStore
 from messaging_partner.store.conversations import DynamoConversationStore
 
 # A failed message returns the later messages of its conversation too, never processed ahead of it.
@@ -23,12 +24,13 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 @lru_cache(maxsize=1)
-def _adapters() -> tuple[DynamoConversationStore, EventBridgePublisher, SqsSignalSender]:
+def _adapters() -> tuple[DynamoConversationStore, EventBridgePublisher, SqsSignalSender, CachedRouter]:
     config = settings()
     return (
-        DynamoConversationStore(config.conversations_table, config.message_marker_ttl_days),
+        DynamoConversationStore(config.conversations_table, config.message_marker_ttl_days, reports_table=config.reports_table),
         EventBridgePublisher(config.domain_bus_name),
         SqsSignalSender(config.signal_queue_url),
+        CachedRouter(DynamoAccountStore(config.account_links_table)),
     )
 
 
@@ -36,7 +38,8 @@ def _adapters() -> tuple[DynamoConversationStore, EventBridgePublisher, SqsSigna
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    attribution = Attribution(*_adapters())
+    store, publisher, signals, router = _adapters()
+    attribution = Attribution(store, publisher, signals, router)
 
     def record_handler(record: SQSRecord) -> str:
         return attribution.handle(InboundMessage.model_validate_json(record.body))

@@ -10,45 +10,96 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .events import ConversationAttributed, MessageReceived
-from .models import Channel, Conversation, ConversationSource, InboundMessage, MessageKind
-from .ports import ConversationStore, EventPublisher, RecordOutcome, SignalSender
+from .models import AdReference, Channel, Conversation, ConversationSource, InboundMessage, MessageKind
+from .ports import ConversationStore, EventPublisher, RecordOutcome, Router, SignalSender
+from .tracking import TrackingIdExtractor
 
 # Kinds that belong to a customer's conversation; echoes, statuses and reads are counted
 # and handled by their own features.
 CONVERSATION_KINDS = frozenset({MessageKind.MESSAGE, MessageKind.REFERRAL})
 
 
-def first_touch(message: InboundMessage) -> Conversation:
-    """The conversation as its first message opens it."""
+DEFAULT_EXTRACTOR = TrackingIdExtractor()
+# Where TikTok Instant Messaging ads send people: the tracking ID rides in the first message.
+TRACKED_CHANNELS = frozenset({Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM})
+
+
+def first_touch(message: InboundMessage, extractor: TrackingIdExtractor = DEFAULT_EXTRACTOR) -> Conversation:
+    """The conversation as its first message opens it: source, referral, tracking ID, the card the referral gives."""
+    tracking_id = None
+    if message.channel in TRACKED_CHANNELS and message.kind is MessageKind.MESSAGE:
+        tracking_id = extractor.extract(message.text)
+    source = source_of(message, tracking_id)
     return Conversation(
         conversation_key=message.conversation_key,
         channel=message.channel,
         business_account_id=message.business_account_id,
         customer_id=message.customer_id,
-        source=source_of(message),
+        source=source,
         referral=message.referral,
+        tracking_id=tracking_id if source is ConversationSource.TIKTOK_AD else None,
+        ad=referral_card(message) if source is ConversationSource.TIKTOK_AD else None,
         started_at_ms=message.sent_at_ms,
         last_message_at_ms=message.sent_at_ms,
         customer_message_count=1 if message.kind is MessageKind.MESSAGE else 0,
     )
 
 
-def source_of(message: InboundMessage) -> ConversationSource:
-    """How a conversation started, from its first touch's referral.
+def referral_card(message: InboundMessage) -> AdReference | None:
+    """What a TikTok DM ad referral tells on its own: ad id, name, embed link (enriched later by lookups)."""
+    referral = message.referral
+    if referral is None or referral.ad_id is None:
+        return None
+    return AdReference(
+        advertiser_id=referral.advertiser_id,
+        ad_id=referral.ad_id,
+        ad_name=referral.ad_name,
+        preview_url=referral.media_urls[0] if referral.media_urls else None,
+        is_smart_plus=referral.creative_material_id is not None,
+        resolved_by="referral",
+    )
+
+
+def source_of(message: InboundMessage, tracking_id: str | None = None) -> ConversationSource:
+    """How a conversation started, from its first touch.
 
     Meta's own click-to-chat referrals are Meta ads: reports must never credit TikTok for them.
+    A TikTok tracking ID in the first WhatsApp/Messenger/Instagram message is a TikTok ad.
     A tiktok.me short link is its own source, not an ad.
     """
     referral = message.referral
     if referral is None:
-        return ConversationSource.ORGANIC
+        return ConversationSource.TIKTOK_AD if tracking_id else ConversationSource.ORGANIC
     if message.channel is Channel.TIKTOK:
         if referral.is_ad:
             return ConversationSource.TIKTOK_AD
         return ConversationSource.TIKTOK_SHORT_LINK if referral.tracking_ref else ConversationSource.ORGANIC
-    return ConversationSource.META_AD if referral.is_ad else ConversationSource.ORGANIC
+    if referral.is_ad:
+        return ConversationSource.META_AD
+    return ConversationSource.TIKTOK_AD if tracking_id else ConversationSource.ORGANIC
+
+
+def local_day(epoch_ms: int, timezone: str) -> str:
+    """The calendar day of a moment in the advertiser's time zone (UTC when the zone is unknown)."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d")
+
+
+def lead_bucket(conversation: Conversation) -> str:
+    """The Reports sort key a new conversation counts under. Only TikTok ads are AD#; nothing else credits TikTok."""
+    if conversation.source is ConversationSource.TIKTOK_AD:
+        return f"AD#{conversation.ad.ad_id}" if conversation.ad else "AD#UNRESOLVED"
+    return {
+        ConversationSource.META_AD: "META_AD",
+        ConversationSource.TIKTOK_SHORT_LINK: "SHORT_LINK",
+    }.get(conversation.source, "ORGANIC")
 
 
 @dataclass
@@ -58,6 +109,8 @@ class Attribution:
     store: ConversationStore
     publisher: EventPublisher
     signals: SignalSender
+    router: Router | None = None
+    extractor: TrackingIdExtractor = DEFAULT_EXTRACTOR
     outcomes: Counter[str] = field(default_factory=Counter)
     _events: list[ConversationAttributed] = field(default_factory=list)
     _signals: list[MessageReceived] = field(default_factory=list)
@@ -71,13 +124,24 @@ class Attribution:
         if message.kind not in CONVERSATION_KINDS:
             self.outcomes["skipped_kind"] += 1
             return "skipped_kind"
-        recorded = self.store.record_message(message, first_touch(message))
+        recorded = self.store.record_message(message, lambda: self.open(message))
         self.outcomes[recorded.outcome] += 1
         if recorded.created_conversation and recorded.conversation is not None:
             self._events.append(ConversationAttributed.for_conversation(recorded.conversation))
         if message.kind is MessageKind.MESSAGE:
             self._signals.append(MessageReceived.for_message(message))
         return recorded.outcome
+
+    def open(self, message: InboundMessage) -> Conversation:
+        """A new conversation: first touch, then its advertiser (through the links) and its local start day."""
+        conversation = first_touch(message, self.extractor)
+        route = self.router.route(message.channel, message.business_account_id) if self.router else None
+        if route is None:
+            self.outcomes["unrouted"] += 1  # kept, counted; linking the account later routes new conversations
+            return conversation
+        return conversation.model_copy(
+            update={"advertiser_id": route.advertiser_id, "day": local_day(conversation.started_at_ms, route.timezone)}
+        )
 
     def flush(self) -> None:
         """Send what the batch produced; raises DeliveryFailed so the batch is retried."""
@@ -88,4 +152,4 @@ class Attribution:
         self._events, self._signals = [], []
 
 
-__all__ = ["Attribution", "RecordOutcome", "first_touch", "source_of"]
+__all__ = ["Attribution", "RecordOutcome", "first_touch", "lead_bucket", "local_day", "source_of"]

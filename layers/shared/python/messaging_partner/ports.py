@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from .events import DomainEvent, MessageReceived
-from .models import AccountLink, AdvertiserAccount, BusinessAccount, Channel, Conversation, InboundMessage, OAuthState
+from .models import AccountLink, AdvertiserAccount, BusinessAccount, Channel, Conversation, InboundMessage, OAuthState, Route
 
 
 class DeliveryFailed(Exception):
@@ -44,8 +44,14 @@ class RecordedMessage:
     created_conversation: bool  # this message (possibly redelivered) is the one that opened it
 
 
+class Router(Protocol):
+    def route(self, channel: Channel, account_id: str) -> Route | None: ...
+
+
 class ConversationStore(Protocol):
-    def record_message(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage: ...
+    def record_message(self, message: InboundMessage, opening: Callable[[], Conversation]) -> RecordedMessage:
+        """Marks the message once; calls opening() only when the message opens its conversation."""
+        ...
 
     def count_stripped(self, message: InboundMessage) -> bool: ...
 

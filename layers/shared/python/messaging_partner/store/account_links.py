@@ -239,3 +239,22 @@ def _fields(item: dict[str, Any]) -> dict[str, Any]:
         for k, v in item.items()
         if k not in ("pk", "sk", "entity_type", "channel_account", "refresh_bucket", "refresh_due_at")
     }
+
+
+class CachedRouter:
+    """Routes for a minute per Lambda container: routing is read when a conversation opens, links change rarely."""
+
+    def __init__(self, store: DynamoAccountStore, ttl_seconds: float = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, Route | None]] = {}
+
+    def route(self, channel: Channel, account_id: str) -> Route | None:
+        key = (str(channel), account_id)
+        cached = self._cache.get(key)
+        if cached is not None and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        route = self._store.route(channel, account_id)
+        self._cache[key] = (self._clock(), route)
+        return route

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..attribution import lead_bucket
 from ..aws import client
 from ..models import Conversation, InboundMessage, MessageKind
 from ..ports import RecordedMessage, RecordOutcome
@@ -29,22 +30,25 @@ def marker_sk(platform_message_id: str) -> str:
 
 
 class DynamoConversationStore:
-    def __init__(self, table_name: str, marker_ttl_days: int = 30, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, table_name: str, marker_ttl_days: int = 30, clock: Callable[[], float] = time.time, reports_table: str | None = None
+    ) -> None:
         self._table = table_name
+        self._reports_table = reports_table
         self._marker_ttl_seconds = marker_ttl_days * 86400
         self._clock = clock
 
-    def record_message(self, message: InboundMessage, first_touch: Conversation) -> RecordedMessage:
+    def record_message(self, message: InboundMessage, opening: Callable[[], Conversation]) -> RecordedMessage:
         # A FIFO group serializes a conversation, so the create/update race below only
         # happens on redeliveries; two rounds settle it.
         for _ in range(2):
             outcome = self._append_to_existing(message)
             if outcome is not None:
                 return outcome
-            outcome = self._open_conversation(message, first_touch)
+            outcome = self._open_conversation(message, opening())
             if outcome is not None:
                 return outcome
-        raise RuntimeError(f"conversation {first_touch.conversation_key} kept changing under two writes")
+        raise RuntimeError(f"conversation {message.conversation_key} kept changing under two writes")
 
     def count_stripped(self, message: InboundMessage) -> bool:
         """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.
@@ -122,7 +126,21 @@ class DynamoConversationStore:
             **first_touch.model_dump(mode="json", exclude_none=True),
         }
         put = {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
-        reasons = self._transact([self._marker_put(message, created_conversation=True), put])
+        writes = [self._marker_put(message, created_conversation=True), put]
+        if self._reports_table and first_touch.advertiser_id and first_touch.day:
+            # The lead counter moves in the same transaction: counts always match the conversations.
+            key = {"pk": f"RPT#{first_touch.advertiser_id}#{first_touch.day}", "sk": lead_bucket(first_touch)}
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self._reports_table,
+                        "Key": to_item(key),
+                        "UpdateExpression": "ADD leads :one",
+                        "ExpressionAttributeValues": to_item({":one": 1}),
+                    }
+                }
+            )
+        reasons = self._transact(writes)
         if reasons is None:
             return RecordedMessage(RecordOutcome.NEW_CONVERSATION, first_touch, created_conversation=True)
         if reasons[0].get("Code") == _CONDITION_FAILED:
