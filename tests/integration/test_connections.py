@@ -334,3 +334,39 @@ def test_configured_redirect_url_wins(aws_stack: IntegrationStack, monkeypatch: 
     query = parse_qs(urlsplit(start(aws_stack, "business")).query)
     assert query["redirect_uri"] == ["https://connect.example.com/oauth/tiktok/callback/"]
     settings.settings.cache_clear()
+
+
+# ---------------------------------------------------------------- attribution with routing and lead counters
+def test_lead_counters_match_the_conversations(aws_stack: IntegrationStack) -> None:
+    from local.scenario import WhatsAppChange, WhatsAppMessage, hub_signature, whatsapp_body
+
+    connect(aws_stack, "advertiser")
+    admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_1}/links/whatsapp/106540352242922")
+    messages = (
+        WhatsAppMessage(
+            "351910000001", "wamid.T1", 1_763_848_800, "TikTok ID: 7412345678901234567. Hello! I came across your ad"
+        ),
+        WhatsAppMessage("351910000002", "wamid.O1", 1_763_848_801, "Hi, do you ship?"),
+        WhatsAppMessage("351910000001", "wamid.T2", 1_763_848_802, "size 42 please"),
+    )
+    body = whatsapp_body(WhatsAppChange(messages))
+    headers = {"content-type": "application/json", "x-hub-signature-256": hub_signature("local-meta-app-secret", body)}
+    aws_stack.http("WebhookFunction", "POST", "/webhooks/whatsapp", body, headers)
+    event = aws_stack.sqs_event(aws_stack.drain("InboundQueue"), "InboundQueue")
+    aws_stack.runtime.invoke("AttributionFunction", event)
+    aws_stack.runtime.invoke("AttributionFunction", event)  # redelivered: counted once
+
+    reports = aws_stack.session.client("dynamodb").query(
+        TableName=aws_stack.provisioned.attribute("ReportsTable", "Ref"),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"RPT#{ADVERTISER_1}#2025-11-22"}},  # 22:00 UTC is 22:00 in Lisbon
+    )["Items"]
+    assert {i["sk"]["S"]: int(i["leads"]["N"]) for i in reports} == {"AD#UNRESOLVED": 1, "ORGANIC": 1}
+    tracked = json.loads(
+        aws_stack.http("AdminFunction", "GET", "/admin/conversations/whatsapp%23106540352242922%23351910000001")["body"]
+    )
+    assert (tracked["source"], tracked["tracking_id"], tracked["advertiser_id"]) == (
+        "tiktok_ad",
+        "7412345678901234567",
+        ADVERTISER_1,
+    )

@@ -155,3 +155,96 @@ def test_stripped_eea_event_is_counted_for_its_business_once_and_attributed_to_n
     assert store.stripped == {"106540352242922": 1}
     assert store.conversations == {}
     assert publisher.published == [] and signals.sent == []  # noqa: PT018 - one fact: nothing emitted
+
+
+# ---------------------------------------------------------------- routing, tracking IDs, lead buckets
+from messaging_partner.attribution import lead_bucket, local_day  # noqa: E402
+from messaging_partner.models import Route  # noqa: E402
+
+
+class FakeRouter:
+    def __init__(self, routes: dict[str, Route]) -> None:
+        self.routes, self.calls = routes, 0
+
+    def route(self, channel: Channel, account_id: str) -> Route | None:
+        self.calls += 1
+        return self.routes.get(account_id)
+
+
+def test_tracking_id_in_the_first_whatsapp_message_makes_a_tiktok_ad_conversation() -> None:
+    message = inbound("m1").model_copy(update={"text": "TikTok ID: 7412345678901234567. Hello! I came across your ad"})
+    conversation = first_touch(message)
+    assert (conversation.source, conversation.tracking_id, conversation.ad) == (
+        ConversationSource.TIKTOK_AD,
+        "7412345678901234567",
+        None,
+    )
+    assert lead_bucket(conversation) == "AD#UNRESOLVED"
+
+
+def test_a_meta_ad_referral_wins_over_a_tracking_id() -> None:
+    message = inbound("m1", referral=Referral(source="ad", ad_id="1")).model_copy(
+        update={"text": "TikTok ID: 7412345678901234567."}
+    )
+    assert first_touch(message).source is ConversationSource.META_AD
+
+
+def test_tiktok_dm_ad_referral_gives_a_card_at_once() -> None:
+    referral = Referral(
+        source="ad",
+        ad_id="179",
+        ad_name="Sneakers",
+        media_urls=("https://embed",),
+        advertiser_id="adv",
+        creative_material_id="mm",
+    )
+    click = inbound("h:1", kind=MessageKind.REFERRAL, referral=referral).model_copy(update={"channel": Channel.TIKTOK})
+    card = first_touch(click).ad
+    assert card is not None
+    assert (card.ad_id, card.ad_name, card.preview_url, card.is_smart_plus, card.resolved_by) == (
+        "179",
+        "Sneakers",
+        "https://embed",
+        True,
+        "referral",
+    )
+    assert lead_bucket(first_touch(click)) == "AD#179"
+
+
+def test_routing_sets_the_advertiser_and_local_day_once_per_conversation() -> None:
+    store, router = FakeConversationStore(), FakeRouter({"106540352242922": Route(advertiser_id="adv-1", timezone="Asia/Tokyo")})
+    work = Attribution(store, FakePublisher(), FakeSignalSender(), router)
+    late_evening_utc = 1_763_848_800_000  # 2025-11-22 22:00 UTC = 2025-11-23 07:00 in Tokyo
+    for n in range(3):
+        work.handle(inbound(f"m{n}").model_copy(update={"sent_at_ms": late_evening_utc + n}))
+    [conversation] = store.conversations.values()
+    assert (conversation.advertiser_id, conversation.day) == ("adv-1", "2025-11-23")
+    assert router.calls == 1
+
+
+def test_unlinked_accounts_are_kept_and_counted_as_unrouted() -> None:
+    store = FakeConversationStore()
+    work = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({}))
+    work.handle(inbound("m1"))
+    assert next(iter(store.conversations.values())).advertiser_id is None
+    assert work.outcomes["unrouted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("timezone", "day"),
+    [("UTC", "2025-11-22"), ("Europe/Lisbon", "2025-11-22"), ("Pacific/Kiritimati", "2025-11-23"), ("Not/AZone", "2025-11-22")],
+)
+def test_local_day(timezone: str, day: str) -> None:
+    assert local_day(1_763_848_800_000, timezone) == day  # 22:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (ConversationSource.ORGANIC, "ORGANIC"),
+        (ConversationSource.META_AD, "META_AD"),
+        (ConversationSource.TIKTOK_SHORT_LINK, "SHORT_LINK"),
+    ],
+)
+def test_nothing_but_tiktok_ads_credits_tiktok(source: ConversationSource, expected: str) -> None:
+    assert lead_bucket(first_touch(inbound("m1")).model_copy(update={"source": source})) == expected
