@@ -43,6 +43,8 @@ ERROR_MESSAGES = {
     40107: "Refresh token is invalid.",
     40110: "Invalid auth_code: it was used, expired or cancelled.",
     40113: "The app is blocked or the app_id and secret do not match.",
+    40007: "The object does not exist.",
+    40011: "Too many IDs in one request.",
     50000: "System error, please retry later.",
 }
 
@@ -238,7 +240,112 @@ def advertiser_info(state: EmulatorState, request: ApiRequest) -> dict[str, Any]
     }
 
 
+def _ad(ad_id: str, name: str, campaign: tuple[str, str], adgroup: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "advertiser_id": "7100000000000000001",
+        "campaign_id": campaign[0],
+        "campaign_name": campaign[1],
+        "adgroup_id": adgroup[0],
+        "adgroup_name": adgroup[1],
+        "ad_id": ad_id,
+        "ad_name": name,
+        "identity_type": "BC_AUTH_TT",
+        "identity_id": "identity-1",
+        "display_name": "Demo Sneakers",
+        "operation_status": "ENABLE",
+        "secondary_status": "AD_STATUS_DELIVERY_OK",
+        **extra,
+    }
+
+
+# The seeded catalogue: two DM ads, one WhatsApp Instant Messaging ad (its destination is the demo number), a deleted ad.
+CATALOGUE = {
+    "7100000000000000001": [
+        _ad("1790000000000001", "Sneakers DM ad", ("1770000000000001", "Spring DM"), ("1780000000000001", "DM 18-34")),
+        _ad("1790000000000002", "Boots DM ad", ("1770000000000001", "Spring DM"), ("1780000000000002", "DM 35+")),
+        _ad(
+            "1790000000000003",
+            "Sneakers on WhatsApp",
+            ("1770000000000002", "Spring WhatsApp"),
+            ("1780000000000003", "WA Portugal"),
+            phone_number="15550783881",
+            destination="SOCIAL_MEDIA_APP",
+        ),
+        _ad(
+            "1790000000000009",
+            "Old winter ad",
+            ("1770000000000003", "Winter"),
+            ("1780000000000009", "All"),
+            operation_status="DELETE",
+        ),
+    ]
+}
+SMART_PLUS = {
+    "7100000000000000001": [
+        {
+            "advertiser_id": "7100000000000000001",
+            "smart_plus_ad_id": "1810000000000001",
+            "ad_name": "Smart+ Sneakers",
+            "campaign_id": "1770000000000004",
+            "campaign_name": "Smart+ Spring",
+            "adgroup_id": "1780000000000004",
+            "adgroup_name": "Smart+ auto",
+            "creative_list": [{"ad_id": "1800000000000009", "message_material_id": "mm-42"}],
+        }
+    ]
+}
+
+
+def _check_token(state: EmulatorState, request: ApiRequest) -> str:
+    advertiser_id = request.query.get("advertiser_id") or str(request.body.get("advertiser_id", ""))
+    if not request.access_token:
+        raise ApiError(40104)
+    reachable = {a["advertiser_id"] for a in state.advertiser_tokens.get(request.access_token, [])}
+    if not reachable:
+        raise ApiError(40105)
+    if advertiser_id not in reachable:
+        raise ApiError(40106)
+    return advertiser_id
+
+
+def ad_get(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """GET /ad/get/?advertiser_id=&filtering={"ad_ids": [...], "primary_status": ...} (JSON in the query)."""
+    advertiser_id = _check_token(state, request)
+    filtering = json.loads(request.query.get("filtering", "{}"))
+    ad_ids = filtering.get("ad_ids")
+    if ad_ids is not None and len(ad_ids) > 100:
+        raise ApiError(40011, "Too many ad_ids: at most 100.")
+    ads = CATALOGUE.get(advertiser_id, [])
+    if ad_ids is not None:
+        ads = [a for a in ads if a["ad_id"] in ad_ids]
+    if filtering.get("primary_status", "STATUS_NOT_DELETE") != "STATUS_ALL":
+        ads = [a for a in ads if a["operation_status"] != "DELETE"]
+    if filtering.get("destination"):
+        ads = [a for a in ads if a.get("destination") == filtering["destination"]]
+    return {"list": ads, "page_info": {"page": 1, "page_size": len(ads), "total_number": len(ads), "total_page": 1}}
+
+
+def smart_plus_ad_get(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    advertiser_id = _check_token(state, request)
+    ads = SMART_PLUS.get(advertiser_id, [])
+    return {"list": ads, "page_info": {"page": 1, "page_size": len(ads), "total_number": len(ads), "total_page": 1}}
+
+
+def ads_preview(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    _check_token(state, request)
+    ad_id = str(request.body.get("ad_id", ""))
+    if request.body.get("preview_type") != "AD" or not any(a["ad_id"] == ad_id for ads in CATALOGUE.values() for a in ads):
+        raise ApiError(40007, "The ad does not exist.")
+    return {
+        "preview_link": f"https://ads.tiktok.com/preview/{ad_id}",
+        "iframe": f"<iframe src='https://ads.tiktok.com/embed/{ad_id}'></iframe>",
+    }
+
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/ad/get/"): ad_get,
+    ("GET", "/smart_plus/ad/get/"): smart_plus_ad_get,
+    ("POST", "/creative/ads_preview/create/"): ads_preview,
     ("GET", "/advertiser/info/"): advertiser_info,
     ("GET", "/oauth2/advertiser/get/"): advertiser_get,
     ("POST", "/oauth2/access_token/"): advertiser_access_token,
