@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .ads import AdResolver
 from .events import ConversationAttributed, MessageReceived
 from .models import AdReference, Channel, Conversation, ConversationSource, InboundMessage, MessageKind
 from .ports import ConversationStore, EventPublisher, RecordOutcome, Router, SignalSender
@@ -95,7 +96,7 @@ def local_day(epoch_ms: int, timezone: str) -> str:
 def lead_bucket(conversation: Conversation) -> str:
     """The Reports sort key a new conversation counts under. Only TikTok ads are AD#; nothing else credits TikTok."""
     if conversation.source is ConversationSource.TIKTOK_AD:
-        return f"AD#{conversation.ad.ad_id}" if conversation.ad else "AD#UNRESOLVED"
+        return f"AD#{conversation.ad.ad_id}" if conversation.ad and conversation.ad.ad_id else "AD#UNRESOLVED"
     return {
         ConversationSource.META_AD: "META_AD",
         ConversationSource.TIKTOK_SHORT_LINK: "SHORT_LINK",
@@ -110,6 +111,7 @@ class Attribution:
     publisher: EventPublisher
     signals: SignalSender
     router: Router | None = None
+    ads: AdResolver | None = None
     extractor: TrackingIdExtractor = DEFAULT_EXTRACTOR
     outcomes: Counter[str] = field(default_factory=Counter)
     _events: list[ConversationAttributed] = field(default_factory=list)
@@ -132,15 +134,43 @@ class Attribution:
             self._signals.append(MessageReceived.for_message(message))
         return recorded.outcome
 
+    def prefetch(self, messages: list[InboundMessage]) -> None:
+        """Look up the batch's ad clicks together: one lookup per advertiser, not one per conversation."""
+        if self.ads is None or self.router is None:
+            return
+        by_advertiser: dict[str, set[str]] = {}
+        for message in messages:
+            card = referral_card(message) if message.channel is Channel.TIKTOK else None
+            route = self.router.route(message.channel, message.business_account_id) if card and card.ad_id else None
+            if route and card and card.ad_id:
+                by_advertiser.setdefault(route.advertiser_id, set()).add(card.ad_id)
+        for advertiser_id, ad_ids in by_advertiser.items():
+            self.ads.warm(advertiser_id, ad_ids)
+
     def open(self, message: InboundMessage) -> Conversation:
-        """A new conversation: first touch, then its advertiser (through the links) and its local start day."""
+        """A new conversation: first touch, its advertiser (through the links), local start day and ad card."""
         conversation = first_touch(message, self.extractor)
         route = self.router.route(message.channel, message.business_account_id) if self.router else None
         if route is None:
             self.outcomes["unrouted"] += 1  # kept, counted; linking the account later routes new conversations
+            if conversation.source is ConversationSource.TIKTOK_AD:
+                unlinked = "This chat account is not linked to a TikTok ad account, so the ad could not be looked up."
+                known = conversation.ad or AdReference()
+                conversation = conversation.model_copy(update={"ad": known.model_copy(update={"unresolved_reason": unlinked})})
             return conversation
+        card = conversation.ad
+        if self.ads is not None and conversation.source is ConversationSource.TIKTOK_AD:
+            if card is not None:
+                card = self.ads.enrich(route.advertiser_id, card)
+            else:
+                card = self.ads.for_tracking_id(route, message.channel, message.business_account_id)
+            self.outcomes[f"ad_{card.resolved_by or 'unresolved'}"] += 1
         return conversation.model_copy(
-            update={"advertiser_id": route.advertiser_id, "day": local_day(conversation.started_at_ms, route.timezone)}
+            update={
+                "advertiser_id": route.advertiser_id,
+                "day": local_day(conversation.started_at_ms, route.timezone),
+                "ad": card,
+            }
         )
 
     def flush(self) -> None:

@@ -46,7 +46,7 @@ def inbox_line(conversation: Conversation) -> str:
     """The sentence an inbox shows when a conversation starts."""
     contact = conversation.customer_id
     if conversation.ad is not None:
-        ad_label = conversation.ad.ad_name or conversation.ad.ad_id
+        ad_label = conversation.ad.ad_name or conversation.ad.ad_id or "(not identified)"
         return f"{contact} entered the conversation through the ad {ad_label}"
     if conversation.source is ConversationSource.META_AD:
         return f"{contact} entered the conversation through a Meta ad"

@@ -86,7 +86,7 @@ class AdReference(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     advertiser_id: str | None = None
-    ad_id: str
+    ad_id: str | None = None  # None: ad flow, but which ad is not known (see candidates, unresolved_reason)
     ad_name: str | None = None
     campaign_id: str | None = None
     campaign_name: str | None = None
@@ -94,8 +94,9 @@ class AdReference(BaseModel):
     adgroup_name: str | None = None
     preview_url: str | None = None
     is_smart_plus: bool = False
-    resolved_by: str | None = None
+    resolved_by: str | None = None  # referral, ad_get, smart_plus_ad_get, single_active_im_ad
     unresolved_reason: str | None = None
+    candidates: tuple[str, ...] = ()
 
 
 class Conversation(BaseModel):
@@ -135,6 +136,7 @@ class Route(BaseModel):
 
     advertiser_id: str
     timezone: str = "UTC"
+    display_name: str | None = None  # for WhatsApp, the number people write to
 
 
 class ConnectionKind(StrEnum):

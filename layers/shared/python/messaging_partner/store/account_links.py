@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..ads import AdvertiserUnavailable
 from ..aws import client
+from ..connections import token_context
 from ..models import AccountLink, AccountLinkStatus, AdvertiserAccount, BusinessAccount, Channel, OAuthState, Route
 from ..ports import AlreadyLinked, UnknownAdvertiser
 from .codec import from_item, to_item
@@ -258,3 +260,38 @@ class CachedRouter:
         route = self._store.route(channel, account_id)
         self._cache[key] = (self._clock(), route)
         return route
+
+
+class AdvertiserTokenSource:
+    """Advertiser tokens for ad lookups: read and decrypted once per container per few minutes."""
+
+    def __init__(
+        self,
+        store: DynamoAccountStore,
+        cipher: Any,
+        on_rejected: Callable[[AdvertiserAccount, Any], bool],
+        ttl_seconds: float = 300,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store, self._cipher, self._on_rejected = store, cipher, on_rejected
+        self._ttl, self._clock = ttl_seconds, clock
+        self._cache: dict[str, tuple[float, AdvertiserAccount, str]] = {}
+
+    def token(self, advertiser_id: str) -> str:
+        cached = self._cache.get(advertiser_id)
+        if cached is not None and self._clock() - cached[0] < self._ttl:
+            return cached[2]
+        found = self._store.get_advertiser(advertiser_id)
+        if found is None:
+            raise AdvertiserUnavailable(f"Ad account {advertiser_id} is not connected; connect it to see ad names.")
+        account = found[0]
+        if account.status is not AccountLinkStatus.ACTIVE:
+            raise AdvertiserUnavailable(f"Ad account {advertiser_id} needs re-authorization; connect it again to see ad names.")
+        token = str(self._cipher.decrypt(account.token_ciphertext, token_context("advertiser", advertiser_id)))
+        self._cache[advertiser_id] = (self._clock(), account, token)
+        return token
+
+    def rejected(self, advertiser_id: str, error: Any) -> None:
+        cached = self._cache.pop(advertiser_id, None)
+        if cached is not None:
+            self._on_rejected(cached[1], error)

@@ -1,0 +1,169 @@
+"""Ad preview cards: what a TikTok ad conversation came from, resolved as cheaply as possible.
+
+Order of lookups: this container's memo, the AdLookups table (TTL), then TikTok, batched
+per advertiser (one /ad/get/ for up to 100 ids). Upgraded Smart+ creatives (a
+message_material_id, or not found by /ad/get/) resolve through /smart_plus/ad/get/.
+A tracking ID from WhatsApp/Messenger/Instagram resolves by the DESIGN.md section 4
+chain: TikTok gives no mapping, so the single active Instant Messaging ad whose
+destination is this chat account; else the card says ad flow, ad unknown, with candidates.
+Whatever does not resolve still yields a card saying why; the workflow never stops here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .models import AdReference, Channel, Route
+from .tiktok.ads import TikTokAd, ads_by_id, messaging_ads, smart_plus_ads
+from .tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
+
+
+class AdvertiserUnavailable(Exception):
+    """No usable token for the advertiser (not connected, or NEEDS_REAUTH); the message says which."""
+
+
+class AdCache(Protocol):
+    def get_many(self, advertiser_id: str, ad_ids: Iterable[str]) -> dict[str, AdReference]: ...
+
+    def put_many(self, advertiser_id: str, cards: Iterable[AdReference]) -> None: ...
+
+
+class AdvertiserTokens(Protocol):
+    def token(self, advertiser_id: str) -> str:
+        """The advertiser's access token; raises AdvertiserUnavailable."""
+        ...
+
+    def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
+        """TikTok refused the token on use (40105/40106 mark it NEEDS_REAUTH)."""
+        ...
+
+
+def card_from_ad(ad: TikTokAd, resolved_by: str) -> AdReference:
+    return AdReference(
+        advertiser_id=ad.advertiser_id,
+        ad_id=ad.ad_id,
+        ad_name=ad.ad_name,
+        campaign_id=ad.campaign_id,
+        campaign_name=ad.campaign_name,
+        adgroup_id=ad.adgroup_id,
+        adgroup_name=ad.adgroup_name,
+        resolved_by=resolved_by,
+    )
+
+
+@dataclass
+class AdResolver:
+    cache: AdCache
+    tokens: AdvertiserTokens
+    tiktok: TikTokClient
+    memo: dict[tuple[str, str], AdReference] = field(default_factory=dict)
+    tiktok_calls: int = 0
+
+    def warm(self, advertiser_id: str, ad_ids: Iterable[str]) -> None:
+        """Resolve a batch's ads at once: memo, then one cache read, then one TikTok call for the misses."""
+        wanted = sorted({a for a in ad_ids if (advertiser_id, a) not in self.memo})
+        if not wanted:
+            return
+        cached = self.cache.get_many(advertiser_id, wanted)
+        self.memo.update({(advertiser_id, ad_id): card for ad_id, card in cached.items()})
+        misses = [a for a in wanted if a not in cached]
+        if not misses:
+            return
+        try:
+            token = self.tokens.token(advertiser_id)
+            self.tiktok_calls += 1
+            found = {ad.ad_id: card_from_ad(ad, "ad_get") for ad in ads_by_id(self.tiktok, advertiser_id, token, misses)}
+            not_found = [a for a in misses if a not in found]
+            if not_found:  # Upgraded Smart+ referrals carry a creative id, which /ad/get/ does not know
+                self.tiktok_calls += 1
+                for smart in smart_plus_ads(self.tiktok, advertiser_id, token):
+                    for creative_id in not_found:
+                        if smart.has_creative(creative_id):
+                            found[creative_id] = AdReference(
+                                advertiser_id=advertiser_id,
+                                ad_id=creative_id,
+                                ad_name=smart.ad_name,
+                                campaign_id=smart.campaign_id,
+                                campaign_name=smart.campaign_name,
+                                adgroup_id=smart.adgroup_id,
+                                adgroup_name=smart.adgroup_name,
+                                is_smart_plus=True,
+                                resolved_by="smart_plus_ad_get",
+                            )
+        except (AdvertiserUnavailable, TikTokApiError, TikTokTransportError) as error:
+            if isinstance(error, TikTokApiError):
+                self.tokens.rejected(advertiser_id, error)
+            reason = _reason(error)
+            self.memo.update(
+                {(advertiser_id, a): AdReference(advertiser_id=advertiser_id, ad_id=a, unresolved_reason=reason) for a in misses}
+            )
+            return  # not cached: the next conversation tries again
+        self.cache.put_many(advertiser_id, found.values())
+        for ad_id in misses:
+            self.memo[(advertiser_id, ad_id)] = found.get(ad_id) or AdReference(
+                advertiser_id=advertiser_id,
+                ad_id=ad_id,
+                unresolved_reason=f"TikTok has no ad {ad_id} in ad account {advertiser_id}, deleted ads and Smart+ included.",
+            )
+
+    def enrich(self, advertiser_id: str, card: AdReference) -> AdReference:
+        """A referral's card completed with names from TikTok; what the referral said wins where TikTok has nothing."""
+        if card.ad_id is None:
+            return card
+        self.warm(advertiser_id, [card.ad_id])
+        found = self.memo[(advertiser_id, card.ad_id)]
+        if found.unresolved_reason:
+            return card.model_copy(update={"advertiser_id": advertiser_id, "unresolved_reason": found.unresolved_reason})
+        merged = found.model_copy(update={"preview_url": card.preview_url or found.preview_url})
+        return merged.model_copy(update={"is_smart_plus": card.is_smart_plus or found.is_smart_plus})
+
+    def for_tracking_id(self, route: Route, channel: Channel, account_id: str) -> AdReference:
+        """Which ad a tracking ID came from: the one active Instant Messaging ad sending people to this chat account."""
+        key = (route.advertiser_id, f"DEST#{channel}#{account_id}")
+        if key not in self.memo:
+            self.memo[key] = self._destination_card(route, channel, account_id)
+        return self.memo[key]
+
+    def _destination_card(self, route: Route, channel: Channel, account_id: str) -> AdReference:
+        try:
+            token = self.tokens.token(route.advertiser_id)
+            self.tiktok_calls += 1
+            ads = messaging_ads(self.tiktok, route.advertiser_id, token)
+        except (AdvertiserUnavailable, TikTokApiError, TikTokTransportError) as error:
+            if isinstance(error, TikTokApiError):
+                self.tokens.rejected(route.advertiser_id, error)
+            return AdReference(advertiser_id=route.advertiser_id, unresolved_reason=_reason(error))
+        matching = [ad for ad in ads if _sends_to(ad, channel, account_id, route.display_name)]
+        if len(matching) == 1:
+            return card_from_ad(matching[0], "single_active_im_ad")
+        where = f"this {channel} account ({route.display_name or account_id})"
+        if not matching:
+            reason = f"No active TikTok Instant Messaging ad sends people to {where}; the tracking ID cannot be mapped to an ad."
+        else:
+            reason = (
+                f"{len(matching)} active Instant Messaging ads send people to {where}; TikTok's tracking ID does not say which."
+            )
+        return AdReference(
+            advertiser_id=route.advertiser_id, unresolved_reason=reason, candidates=tuple(ad.ad_id for ad in matching)
+        )
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def _sends_to(ad: TikTokAd, channel: Channel, account_id: str, display_name: str | None) -> bool:
+    if channel is Channel.WHATSAPP:
+        return bool(ad.phone_number) and _digits(ad.phone_number) == _digits(display_name)
+    return ad.page_id == account_id
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, AdvertiserUnavailable):
+        return str(error)
+    if isinstance(error, TikTokApiError):
+        return f"TikTok refused the ad lookup (code {error.code}: {error.message}); names will come on a later conversation."
+    return "TikTok could not be reached for the ad lookup; names will come on a later conversation."
