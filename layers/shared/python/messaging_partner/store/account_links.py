@@ -153,8 +153,13 @@ class DynamoAccountStore:
             KeyConditionExpression="channel_account = :key",
             ExpressionAttributeValues=to_item({":key": channel_account(channel, account_id)}),
         )
-        return (
-            Route(advertiser_id=str(items[0]["advertiser_id"]), timezone=str(items[0].get("timezone", "UTC"))) if items else None
+        if not items:
+            return None
+        link = items[0]
+        return Route(
+            advertiser_id=str(link["advertiser_id"]),
+            timezone=str(link.get("timezone", "UTC")),
+            display_name=link.get("display_name"),
         )
 
     def advertiser_for(self, channel: Channel, account_id: str) -> str | None:
