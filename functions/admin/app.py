@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
-from messaging_partner.models import AccountLink, AdvertiserAccount, Channel
+from messaging_partner.models import AccountLink, AdvertiserAccount, Channel, ConversationSource
 from messaging_partner.ports import AlreadyLinked, UnknownAdvertiser
 from messaging_partner.settings import settings
 from messaging_partner.store.account_links import DynamoAccountStore
@@ -84,6 +85,50 @@ def delete_link(advertiser_id: str, channel: str, account_id: str) -> Response[s
     if chat_channel is None or not _accounts().unlink(advertiser_id, chat_channel, unquote(account_id)):
         return json_response(404, {"message": f"Advertiser {advertiser_id} has no {channel} link {account_id}."})
     return Response(status_code=204, body="")
+
+
+MAX_PAGE = 200
+
+
+def _moment_ms(value: str | None, default_ms: int, end_of_day: bool = False) -> int | None:
+    """Epoch milliseconds, an ISO date (a whole day) or an ISO date-time; None when unreadable."""
+    if not value:
+        return default_ms
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if end_of_day and len(value) == 10:
+        moment += timedelta(days=1, milliseconds=-1)
+    return int(moment.timestamp() * 1000)
+
+
+@app.get("/admin/conversations")
+def list_conversations() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    advertiser_id = query.get("advertiser_id")
+    if not advertiser_id:
+        return json_response(400, {"message": "advertiser_id is required: conversations are listed per ad account."})
+    source = query.get("source")
+    if source and source not in ConversationSource.__members__.values():
+        return json_response(
+            400, {"message": f"Unknown source {source!r}. Use one of: {', '.join(s.value for s in ConversationSource)}."}
+        )
+    from_ms, to_ms = _moment_ms(query.get("from"), 0), _moment_ms(query.get("to"), 2**53, end_of_day=True)
+    if from_ms is None or to_ms is None:
+        return json_response(
+            400, {"message": "from and to take an ISO date (2026-11-22), an ISO date-time or epoch milliseconds."}
+        )
+    limit = min(int(query["limit"]), MAX_PAGE) if query.get("limit", "").isdigit() else 50
+    conversations, cursor = _conversations().list_for_advertiser(advertiser_id, from_ms, to_ms, source, limit, query.get("next"))
+    body: dict[str, Any] = {"conversations": [c.model_dump(mode="json", exclude_none=True) for c in conversations]}
+    if cursor:
+        body["next"] = cursor
+    return json_response(200, body)
 
 
 @app.get("/admin/conversations/<conversation_key>")

@@ -160,3 +160,35 @@ def test_revoked_advertiser_token_marks_needs_reauth_and_the_card_says_why(
     assert "code 40105" in card(aws_stack, f"tiktok#{TT}#r1")["unresolved_reason"]
     status, detail = admin(aws_stack, "GET", f"/admin/advertisers/{ADVERTISER_1}")
     assert (status, detail["status"]) == (200, "NEEDS_REAUTH")
+
+
+def test_list_conversations_by_advertiser_source_and_time(aws_stack: IntegrationStack) -> None:
+    linked(aws_stack, ("tiktok", TT, None), ("whatsapp", "106540352242922", "+1 555-078-3881"))
+    for customer in ("l1", "l2", "l3"):
+        deliver_tiktok_click(aws_stack, customer, {"ad_id": "1790000000000001"})
+    body = whatsapp_body(WhatsAppChange((WhatsAppMessage("351910000099", "wamid.L4", int(time.time()), "hello"),)))
+    aws_stack.http(
+        "WebhookFunction",
+        "POST",
+        "/webhooks/whatsapp",
+        body,
+        {"x-hub-signature-256": hub_signature("local-meta-app-secret", body)},
+    )
+    attribute(aws_stack)
+
+    def page(query: str) -> tuple[int, dict[str, Any]]:
+        response = aws_stack.http("AdminFunction", "GET", f"/admin/conversations?{query}")
+        return response["statusCode"], json.loads(response["body"])
+
+    status, everything = page(f"advertiser_id={ADVERTISER_1}")
+    assert (status, len(everything["conversations"])) == (200, 4)
+    _, ads_only = page(f"advertiser_id={ADVERTISER_1}&source=tiktok_ad")
+    assert {c["customer_id"] for c in ads_only["conversations"]} == {"l1", "l2", "l3"}
+    _, first = page(f"advertiser_id={ADVERTISER_1}&limit=2")
+    _, rest = page(f"advertiser_id={ADVERTISER_1}&limit=2&next={first['next']}")
+    assert len({c["conversation_key"] for c in first["conversations"] + rest["conversations"]}) == 4
+    _, none = page(f"advertiser_id={ADVERTISER_1}&from=2001-01-01&to=2001-01-31")
+    assert none["conversations"] == []
+    assert page("source=tiktok_ad")[0] == 400
+    assert page(f"advertiser_id={ADVERTISER_1}&source=viral")[0] == 400
+    assert page(f"advertiser_id={ADVERTISER_1}&from=yesterday")[0] == 400

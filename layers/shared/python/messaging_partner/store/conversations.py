@@ -7,6 +7,8 @@ single request; a conversation's first message costs a second one that creates i
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +72,30 @@ class DynamoConversationStore:
         key = to_item({"pk": conversation_pk(channel_business_key), "sk": f"STRIPPED#{day}"})
         item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         return int(from_item(item).get("stripped_count", 0)) if item else 0
+
+    def list_for_advertiser(
+        self, advertiser_id: str, from_ms: int, to_ms: int, source: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Conversation], str | None]:
+        """An advertiser's conversations started in [from_ms, to_ms], newest first, from the by_advertiser index."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_advertiser",
+            "KeyConditionExpression": "advertiser_id = :advertiser AND started_at_ms BETWEEN :from AND :to",
+            "ExpressionAttributeValues": to_item({":advertiser": advertiser_id, ":from": from_ms, ":to": to_ms}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if source:
+            request["FilterExpression"] = "#source = :source"
+            request["ExpressionAttributeNames"] = {"#source": "source"}
+            request["ExpressionAttributeValues"].update(to_item({":source": source}))
+        if cursor:
+            request["ExclusiveStartKey"] = to_item(json.loads(base64.urlsafe_b64decode(cursor.encode())))
+        answer = client("dynamodb").query(**request)
+        conversations = [Conversation.model_validate(_without_keys(from_item(item))) for item in answer["Items"]]
+        last = answer.get("LastEvaluatedKey")
+        next_cursor = base64.urlsafe_b64encode(json.dumps(from_item(last)).encode()).decode() if last else None
+        return conversations, next_cursor
 
     def get(self, conversation_key: str) -> Conversation | None:
         item = (
@@ -173,4 +199,4 @@ class DynamoConversationStore:
 
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
