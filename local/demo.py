@@ -13,7 +13,15 @@ import requests
 from .control import running_stack, wait_until_drained
 from .pricing import price_per_million_messages
 from .provision import local_secret_value
-from .scenario import DEMO_INSTAGRAM_ID, DEMO_PAGE_ID, DEMO_PHONE_NUMBER_ID, DEMO_TIKTOK_BUSINESS_ID, DemoScenario, demo_scenario
+from .scenario import (
+    DEMO_DISPLAY_NUMBER,
+    DEMO_INSTAGRAM_ID,
+    DEMO_PAGE_ID,
+    DEMO_PHONE_NUMBER_ID,
+    DEMO_TIKTOK_BUSINESS_ID,
+    DemoScenario,
+    demo_scenario,
+)
 from .stack import HOST, RUN_DIR, StackPorts, local_aws_client
 
 
@@ -54,7 +62,9 @@ def run_demo() -> int:
         status = wait_until_drained(ports)
         print(f"done in {time.monotonic() - drain_started:.1f} s\n")
         items = conversation_items(ports, status["resources"]["ConversationsTable"])
-        failed = report(scenario, answers, status, items, connections) | keep_tokens_alive(ports)
+        counters = conversation_items(ports, status["resources"]["ReportsTable"])
+        failed = report(scenario, answers, status, items, connections)
+        failed |= ad_report(items, counters, ports) | keep_tokens_alive(ports)
     print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
     return failed
 
@@ -86,11 +96,63 @@ def connect_accounts(ports: StackPorts) -> dict[str, bool]:
         print(f"  ad account  {advertiser['advertiser_id']} {advertiser.get('name', '')} [{advertiser['status']}]")
     linked = []
     for channel, account in DEMO_LINKS.items():
-        answer = requests.put(f"{api}/admin/advertisers/{DEMO_ADVERTISER}/links/{channel}/{account}", json={}, timeout=10)
+        body = {"display_name": f"+{DEMO_DISPLAY_NUMBER}"} if channel == "whatsapp" else {}
+        answer = requests.put(f"{api}/admin/advertisers/{DEMO_ADVERTISER}/links/{channel}/{account}", json=body, timeout=10)
         linked.append(answer.status_code == 200)
     print(f"  linked      {', '.join(DEMO_LINKS)} accounts to ad account {DEMO_ADVERTISER}\n")
     outcome["linked"] = all(linked) and len(advertisers) == 2
     return outcome
+
+
+def lead_bucket(conversation: dict[str, Any]) -> str:
+    """The Reports sort key a conversation counts under (as the attribution writes it)."""
+    source, ad = conversation["source"]["S"], conversation.get("ad", {}).get("M", {})
+    if source == "tiktok_ad":
+        return f"AD#{ad['ad_id']['S']}" if "ad_id" in ad else "AD#UNRESOLVED"
+    return {"meta_ad": "META_AD", "tiktok_short_link": "SHORT_LINK"}.get(source, "ORGANIC")
+
+
+def ad_report(items: list[dict[str, Any]], counters: list[dict[str, Any]], ports: StackPorts) -> int:
+    """Ad flow vs organic per ad, with the card each conversation got, and the counters against a recount."""
+    conversations = [i for i in items if i["sk"]["S"] == "META" and "advertiser_id" in i]
+    print(f"\nAd flow vs organic for ad account {DEMO_ADVERTISER} (leads from Reports, counted at attribution)")
+    leads: Counter[str] = Counter()
+    for counter in counters:
+        leads[counter["sk"]["S"]] += int(counter["leads"]["N"])
+    cards: dict[str, dict[str, Any]] = {}
+    for conversation in conversations:
+        cards.setdefault(lead_bucket(conversation), conversation.get("ad", {}).get("M", {}))
+    print(f"  {'bucket':<22}{'leads':>6}  card")
+    for bucket in sorted(leads, key=lambda b: (not b.startswith("AD#"), b)):
+        card = {key: value.get("S") for key, value in cards.get(bucket, {}).items()}
+        if card.get("unresolved_reason"):
+            label = f"{card.get('ad_name') or 'ad not identified'}: {card['unresolved_reason']}"
+        elif card.get("resolved_by"):
+            label = f"{card.get('ad_name')} / {card.get('campaign_name')} ({card['resolved_by']})"
+        else:
+            label = {
+                "ORGANIC": "organic",
+                "META_AD": "Meta's own ads (never credited to TikTok)",
+                "SHORT_LINK": "tiktok.me link",
+            }.get(bucket, "")
+        print(f"  {bucket:<22}{leads[bucket]:>6}  {label[:110]}")
+    recount = Counter(lead_bucket(c) for c in conversations)
+    smart = cards.get("AD#1800000000000009", {})
+    checks = [
+        ("lead counters match a recount of the conversations", recount == leads),
+        ("the Smart+ conversation has a resolved card", smart.get("resolved_by", {}).get("S") == "smart_plus_ad_get"),
+        (
+            "the tracking ID resolved to the WhatsApp ad",
+            cards.get("AD#1790000000000003", {}).get("ad_name", {}).get("S") == "Sneakers on WhatsApp",
+        ),
+        (
+            "the unknown ad's card says why",
+            "TikTok has no ad" in cards.get("AD#1799999999999999", {}).get("unresolved_reason", {}).get("S", ""),
+        ),
+    ]
+    for text_, ok in checks:
+        print(f"  {'ok  ' if ok else 'FAIL'} {text_}")
+    return 0 if all(ok for _, ok in checks) else 1
 
 
 def keep_tokens_alive(ports: StackPorts) -> int:

@@ -246,8 +246,9 @@ class DemoScenario:
 
 def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> DemoScenario:
     """All four platforms, with their awkward variants: a Meta click-to-WhatsApp and click-to-Messenger
-    ad, two entries in one POST, a status, a BSUID-only customer, echoes, a read, a TikTok ad click
-    before any message, a tiktok.me link, an EEA-stripped event, duplicates and bad signatures."""
+    ad, a TikTok tracking ID in a WhatsApp message, two entries in one POST, a status, a BSUID-only
+    customer, echoes, a read, TikTok DM ad clicks before any message (two ads, a Smart+ creative and
+    an ad TikTok no longer knows), a tiktok.me link, an EEA-stripped event, duplicates and bad signatures."""
     start = now - 600
     wa = DEMO_PHONE_NUMBER_ID
     ana = WhatsAppMessage("351910000001", "wamid.ANA1", start, "Hi! Do you ship sneakers to Lisbon?", name="Ana")
@@ -261,7 +262,13 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         name="Chloe",
         referral=meta_ad_referral("120226305854810726"),
     )
-    dev = WhatsAppMessage("919800000004", "wamid.DEV1", start + 12, "Price for size 44?", name="Dev")
+    dev = WhatsAppMessage(
+        "919800000004",
+        "wamid.DEV1",
+        start + 12,
+        "TikTok ID: 7412345678901234567. Hello! I came across your ad on TikTok",
+        name="Dev",
+    )
     ana_again = WhatsAppMessage("351910000001", "wamid.ANA2", start + 15, "And how long does delivery take?", name="Ana")
     noor = WhatsAppMessage(
         "AE.1502576394655843", "wamid.NOOR1", start + 20, "Salam! Do you have size 38?", name="Noor", bsuid=True
@@ -298,6 +305,12 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
     reply = tiktok_body(
         "im_send_msg", tt, tiktok_text_content("tt-jon", tt, "tt-msg-OUT1", ms + 64_000, "Welcome!", inbound=False), now
     )
+    boots = {"advertiser_id": "7100000000000000001", "ad_id": "1790000000000002", "ad_name": "Boots DM ad"}
+    kai_click = tiktok_body("im_referral_msg", tt, tiktok_ad_referral_content("tt-kai", tt, ms + 60_500, boots), now)
+    smart = {"advertiser_id": "7100000000000000001", "ad_id": "1800000000000009", "message_material_id": "mm-42"}
+    lea_click = tiktok_body("im_referral_msg", tt, tiktok_ad_referral_content("tt-lea", tt, ms + 61_000, smart), now)
+    gone = {"advertiser_id": "7100000000000000001", "ad_id": "1799999999999999", "ad_name": "Flash sale"}
+    max_click = tiktok_body("im_referral_msg", tt, tiktok_ad_referral_content("tt-max", tt, ms + 61_500, gone), now)
     eu = tiktok_body(
         "im_receive_msg_eu", tt, {"to": "brand", "to_user": {"id": tt, "role": "business_account"}, "timestamp": ms + 65_000}, now
     )
@@ -336,6 +349,9 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
             "instagram",
         ),
         signed_tiktok("TikTok: Ivy clicks a DM ad (no message yet)", ivy_click, tiktok_app_secret, now),
+        signed_tiktok("TikTok: Kai clicks another DM ad", kai_click, tiktok_app_secret, now),
+        signed_tiktok("TikTok: Lea clicks an Upgraded Smart+ ad", lea_click, tiktok_app_secret, now),
+        signed_tiktok("TikTok: Max clicks an ad TikTok no longer knows", max_click, tiktok_app_secret, now),
         signed_tiktok("TikTok: Jon opens a tiktok.me link", jon_link, tiktok_app_secret, now),
         signed_tiktok("TikTok: Jon writes", jon_text, tiktok_app_secret, now),
         signed_tiktok("TikTok: our reply comes back as im_send_msg", reply, tiktok_app_secret, now),
@@ -349,11 +365,14 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
             f"whatsapp#{wa}#351910000001": ("organic", 2),
             f"whatsapp#{wa}#447700900002": ("organic", 2),
             f"whatsapp#{wa}#33612000003": ("meta_ad", 1),
-            f"whatsapp#{wa}#919800000004": ("organic", 1),
+            f"whatsapp#{wa}#919800000004": ("tiktok_ad", 1),
             f"whatsapp#{wa}#AE.1502576394655843": ("organic", 1),
             f"messenger#{page}#6985000000000001": ("meta_ad", 1),
             f"instagram#{ig}#17841400000000002": ("organic", 1),
             f"tiktok#{tt}#tt-ivy": ("tiktok_ad", 0),
+            f"tiktok#{tt}#tt-kai": ("tiktok_ad", 0),
+            f"tiktok#{tt}#tt-lea": ("tiktok_ad", 0),
+            f"tiktok#{tt}#tt-max": ("tiktok_ad", 0),
             f"tiktok#{tt}#tt-jon": ("tiktok_short_link", 1),
         },
         refused_keys=(f"whatsapp#{wa}#12025550005", f"tiktok#{tt}#tt-kim"),
