@@ -16,6 +16,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -161,6 +162,70 @@ def bench_webhook(report: TextIO) -> None:
         )
 
 
+def bench_attribution(report: TextIO, customers: int = 120, warm_up: int = 30) -> None:
+    """TikTok API calls and DynamoDB requests per inbound event, through the local stack, after warm-up.
+
+    Each customer clicks one of three DM ads (im_referral_msg) and writes twice: a third of
+    the events open a conversation that needs an ad card; the rest are messages in open ones.
+    """
+    import requests
+
+    from local.control import running_stack, stack_status, wait_until_drained
+    from local.scenario import DEMO_TIKTOK_BUSINESS_ID as BUSINESS
+    from local.scenario import signed_tiktok, tiktok_ad_referral_content
+
+    ads = ("1790000000000001", "1790000000000002", "1790000000000003")
+    with running_stack("bench-stack.log") as ports:
+        api, tiktok = f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.tiktok}"
+        requests.get(f"{api}/oauth/tiktok/advertiser/start", params={"workspace": "bench"}, timeout=30).raise_for_status()
+        requests.put(
+            f"{api}/admin/advertisers/7100000000000000001/links/tiktok/{BUSINESS}", json={}, timeout=10
+        ).raise_for_status()
+        now = int(time.time())
+        events = []
+        for n in range(customers):
+            customer, ms = f"bench-{n}", now * 1000 + n * 10
+            ad = {"advertiser_id": "7100000000000000001", "ad_id": ads[n % len(ads)]}
+            events.append(tiktok_body("im_referral_msg", BUSINESS, tiktok_ad_referral_content(customer, BUSINESS, ms, ad), now))
+            for k in (1, 2):
+                content = tiktok_text_content(customer, BUSINESS, f"bench-msg-{n}-{k}", ms + k, "Do you have size 42?")
+                events.append(tiktok_body("im_receive_msg", BUSINESS, content, now))
+
+        def send(bodies: list[bytes]) -> None:
+            for body in bodies:
+                delivery = signed_tiktok("", body, "local-tiktok-app-secret", now)
+                requests.post(f"{api}/webhooks/tiktok", data=body, headers=delivery.headers, timeout=30).raise_for_status()
+            wait_until_drained(ports)
+
+        def counts() -> tuple[int, Counter[str]]:
+            calls = requests.get(f"{tiktok}/_emulator/calls", timeout=10).json()["calls"]
+            lookups = sum(1 for c in calls if c["path"] in ("/ad/get/", "/smart_plus/ad/get/"))
+            dynamodb: Counter[str] = Counter()
+            for row in stack_status(ports)["aws_requests"]:
+                if row["service"] == "dynamodb" and row["function"] in ("WebhookFunction", "AttributionFunction"):
+                    dynamodb[row["operation"]] += row["count"]
+            return lookups, dynamodb
+
+        send(events[:warm_up])
+        lookups_before, dynamodb_before = counts()
+        send(events[warm_up:])
+        lookups_after, dynamodb_after = counts()
+    measured = len(events) - warm_up
+    tiktok_per_event = (lookups_after - lookups_before) / measured
+    print(f"\nAttribution through the local stack: {measured} TikTok events after {warm_up} of warm-up", file=report)
+    print(
+        f"  TikTok ad lookups per event   {tiktok_per_event:.4f}   (goal <= 0.01; ratio to goal {tiktok_per_event / 0.01:.2f})",
+        file=report,
+    )
+    for operation in sorted(dynamodb_after):
+        per_event = (dynamodb_after[operation] - dynamodb_before[operation]) / measured
+        print(f"  DynamoDB {operation:<20} {per_event:.3f} per event", file=report)
+    total = sum(dynamodb_after.values()) - sum(dynamodb_before.values())
+    print(
+        f"  DynamoDB requests per event   {total / measured:.3f}   (floor: 1, the one transaction that records it)", file=report
+    )
+
+
 if __name__ == "__main__":
     report = sys.stdout
     # Handler logs and metrics are written (that cost counts) but to /dev/null, not the report.
@@ -168,5 +233,6 @@ if __name__ == "__main__":
         sys.stdout = sink
         try:
             bench_webhook(report)
+            bench_attribution(report)
         finally:
             sys.stdout = report

@@ -43,13 +43,14 @@ class DynamoConversationStore:
     def record_message(self, message: InboundMessage, opening: Callable[[], Conversation]) -> RecordedMessage:
         # A FIFO group serializes a conversation, so the create/update race below only
         # happens on redeliveries; two rounds settle it.
+        # An ad or link click nearly always opens its conversation: try that first, saving a request.
+        opens_first = message.kind is MessageKind.REFERRAL
         for _ in range(2):
-            outcome = self._append_to_existing(message)
-            if outcome is not None:
-                return outcome
-            outcome = self._open_conversation(message, opening())
-            if outcome is not None:
-                return outcome
+            attempts = (self._open, self._append_to_existing) if opens_first else (self._append_to_existing, self._open)
+            for attempt in attempts:
+                outcome = attempt(message, opening)
+                if outcome is not None:
+                    return outcome
         raise RuntimeError(f"conversation {message.conversation_key} kept changing under two writes")
 
     def count_stripped(self, message: InboundMessage) -> bool:
@@ -125,7 +126,12 @@ class DynamoConversationStore:
             }
         }
 
-    def _append_to_existing(self, message: InboundMessage) -> RecordedMessage | None:
+    def _open(self, message: InboundMessage, opening: Callable[[], Conversation]) -> RecordedMessage | None:
+        return self._open_conversation(message, opening())
+
+    def _append_to_existing(
+        self, message: InboundMessage, opening: Callable[[], Conversation] | None = None
+    ) -> RecordedMessage | None:
         """None when the conversation does not exist yet."""
         is_customer_message = 1 if message.kind is MessageKind.MESSAGE else 0
         update = {
