@@ -224,6 +224,11 @@ def sample_events() -> dict[str, dict[str, Any]]:
             b'{"display_name": "+1 555 078 3881"}',
             {"content-type": "application/json"},
         ),
+        "admin_list_conversations": http_event(
+            "GET",
+            "/admin/{proxy+}",
+            "/admin/conversations?advertiser_id=7100000000000000001&source=tiktok_ad&from=2025-11-01&to=2025-11-30",
+        ),
         "admin_get_conversation": http_event("GET", "/admin/{proxy+}", f"/admin/conversations/whatsapp%23{wa}%23351910000001"),
         "attribution_inbound_batch": {
             "Records": [

@@ -92,6 +92,7 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert invoke("OAuthFunction", load("oauth_callback_denied"))["statusCode"] == 400  # no such state here
     assert invoke("AdminFunction", load("admin_put_link"))["statusCode"] == 404  # the ad account is not connected yet
     assert json.loads(invoke("AdminFunction", load("admin_list_advertisers"))["body"]) == {"advertisers": []}
+    assert json.loads(invoke("AdminFunction", load("admin_list_conversations"))["body"]) == {"conversations": []}
     assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["due"] == 0
     assert invoke("ReportRollupFunction", load("report_rollup_daily"))["granularity"] == "daily"
     assert invoke("ReportRollupFunction", load("report_rollup_hourly"))["granularity"] == "hourly"
