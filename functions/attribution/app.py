@@ -24,6 +24,7 @@ from messaging_partner.store.account_links import AdvertiserTokenSource, CachedR
 from messaging_partner.store.ad_lookups import DynamoAdCache
 from messaging_partner.store.conversations import DynamoConversationStore
 from messaging_partner.tiktok.client import TikTokClient
+from messaging_partner.tracking import TrackingIdExtractor
 
 # A failed message returns the later messages of its conversation too, never processed ahead of it.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -49,12 +50,18 @@ def _adapters() -> tuple[DynamoConversationStore, EventBridgePublisher, SqsSigna
     )
 
 
+@lru_cache(maxsize=1)
+def _extractor() -> TrackingIdExtractor:
+    patterns = settings().tracking_id_patterns
+    return TrackingIdExtractor(patterns) if patterns else TrackingIdExtractor()
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store, publisher, signals, router, ads = _adapters()
-    attribution = Attribution(store, publisher, signals, router, ads)
+    attribution = Attribution(store, publisher, signals, router, ads, _extractor())
     parsed = {}
     for record in event.get("Records", []):
         with suppress(ValueError):  # an unreadable record fails in the record handler, in its FIFO place

@@ -192,3 +192,27 @@ def test_list_conversations_by_advertiser_source_and_time(aws_stack: Integration
     assert page("source=tiktok_ad")[0] == 400
     assert page(f"advertiser_id={ADVERTISER_1}&source=viral")[0] == 400
     assert page(f"advertiser_id={ADVERTISER_1}&from=yesterday")[0] == 400
+
+
+def test_tracking_id_patterns_are_configurable(aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from messaging_partner import settings
+
+    monkeypatch.setenv("TRACKING_ID_PATTERNS", json.dumps([r"\[ref:(?P<id>TT-[0-9A-Za-z-]+)\]"]))
+    settings.settings.cache_clear()
+    linked(aws_stack, ("whatsapp", "106540352242922", "+1 555-078-3881"))
+    body = whatsapp_body(
+        WhatsAppChange((WhatsAppMessage("351910000008", "wamid.P1", int(time.time()), "Hi [ref:TT-1763007625226-ab]"),))
+    )
+    aws_stack.http(
+        "WebhookFunction",
+        "POST",
+        "/webhooks/whatsapp",
+        body,
+        {"x-hub-signature-256": hub_signature("local-meta-app-secret", body)},
+    )
+    attribute(aws_stack)
+    conversation = json.loads(
+        aws_stack.http("AdminFunction", "GET", "/admin/conversations/whatsapp%23106540352242922%23351910000008")["body"]
+    )
+    assert (conversation["source"], conversation["tracking_id"]) == ("tiktok_ad", "TT-1763007625226-ab")
+    settings.settings.cache_clear()

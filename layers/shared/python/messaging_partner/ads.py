@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .models import AdReference, Channel, Route
-from .tiktok.ads import TikTokAd, ads_by_id, messaging_ads, smart_plus_ads
+from .tiktok.ads import TikTokAd, ads_by_id, messaging_ads, preview_link, smart_plus_ads
 from .tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
 
 
@@ -101,6 +101,8 @@ class AdResolver:
                 {(advertiser_id, a): AdReference(advertiser_id=advertiser_id, ad_id=a, unresolved_reason=reason) for a in misses}
             )
             return  # not cached: the next conversation tries again
+        for ad_id, card in list(found.items()):
+            found[ad_id] = self._with_preview(advertiser_id, token, card)
         self.cache.put_many(advertiser_id, found.values())
         for ad_id in misses:
             self.memo[(advertiser_id, ad_id)] = found.get(ad_id) or AdReference(
@@ -108,6 +110,16 @@ class AdResolver:
                 ad_id=ad_id,
                 unresolved_reason=f"TikTok has no ad {ad_id} in ad account {advertiser_id}, deleted ads and Smart+ included.",
             )
+
+    def _with_preview(self, advertiser_id: str, token: str, card: AdReference) -> AdReference:
+        """A preview link for a regular ad, once per ad (cached with the card); Smart+ has no AD preview."""
+        if card.is_smart_plus or card.preview_url or card.ad_id is None:
+            return card
+        try:
+            self.tiktok_calls += 1
+            return card.model_copy(update={"preview_url": preview_link(self.tiktok, advertiser_id, token, card.ad_id)})
+        except (TikTokApiError, TikTokTransportError):
+            return card  # a card without a preview is still a card
 
     def enrich(self, advertiser_id: str, card: AdReference) -> AdReference:
         """A referral's card completed with names from TikTok; what the referral said wins where TikTok has nothing."""
@@ -117,7 +129,7 @@ class AdResolver:
         found = self.memo[(advertiser_id, card.ad_id)]
         if found.unresolved_reason:
             return card.model_copy(update={"advertiser_id": advertiser_id, "unresolved_reason": found.unresolved_reason})
-        merged = found.model_copy(update={"preview_url": card.preview_url or found.preview_url})
+        merged = found.model_copy(update={"preview_url": card.preview_url or found.preview_url})  # the DM embed link first
         return merged.model_copy(update={"is_smart_plus": card.is_smart_plus or found.is_smart_plus})
 
     def for_tracking_id(self, route: Route, channel: Channel, account_id: str) -> AdReference:
@@ -138,7 +150,7 @@ class AdResolver:
             return AdReference(advertiser_id=route.advertiser_id, unresolved_reason=_reason(error))
         matching = [ad for ad in ads if _sends_to(ad, channel, account_id, route.display_name)]
         if len(matching) == 1:
-            return card_from_ad(matching[0], "single_active_im_ad")
+            return self._with_preview(route.advertiser_id, token, card_from_ad(matching[0], "single_active_im_ad"))
         where = f"this {channel} account ({route.display_name or account_id})"
         if not matching:
             reason = f"No active TikTok Instant Messaging ad sends people to {where}; the tracking ID cannot be mapped to an ad."

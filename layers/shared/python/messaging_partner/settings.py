@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,7 @@ class Settings:
     tiktok_advertiser_auth_url: str
     tiktok_business_auth_url: str
     oauth_redirect_url: str  # empty: derive from the request
+    tracking_id_patterns: tuple[str, ...]  # empty: the documented default
     meta_app_secret_id: str
     meta_verify_token_id: str
     tiktok_app_secret_id: str
@@ -47,6 +49,7 @@ class Settings:
             tiktok_advertiser_auth_url=env["TIKTOK_ADVERTISER_AUTH_URL"],
             tiktok_business_auth_url=env["TIKTOK_BUSINESS_AUTH_URL"],
             oauth_redirect_url=env.get("OAUTH_REDIRECT_URL", ""),
+            tracking_id_patterns=tuple(json.loads(env.get("TRACKING_ID_PATTERNS") or "[]")),
             meta_app_secret_id=env["META_APP_SECRET_ID"],
             meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],

@@ -67,3 +67,14 @@ def smart_plus_ads(client: TikTokClient, advertiser_id: str, access_token: str) 
         SmartPlusAd.model_validate(ad)
         for ad in client.get("smart_plus/ad/get/", query, access_token=access_token).get("list", [])
     ]
+
+
+def preview_link(client: TikTokClient, advertiser_id: str, access_token: str, ad_id: str) -> str | None:
+    """POST /creative/ads_preview/create/ (preview_type AD): a link valid 30 days. Not for Upgraded Smart+."""
+    data = client.post(
+        "creative/ads_preview/create/",
+        {"advertiser_id": advertiser_id, "preview_type": "AD", "ad_id": ad_id},
+        access_token=access_token,
+    )
+    link = data.get("preview_link")
+    return str(link) if link else None
