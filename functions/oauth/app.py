@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -11,29 +10,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.accounts import account_adapters
 from handler_support.observability import logger, metrics, tracer
 from handler_support.pages import html_page
 from handler_support.secrets import secret_source
-from messaging_partner.bus import EventBridgePublisher
 from messaging_partner.connections import ConnectionFailed, TikTokApp, finish_connection, start_connection
-from messaging_partner.kms import KmsTokenCipher
 from messaging_partner.models import ConnectionKind
 from messaging_partner.settings import settings
-from messaging_partner.store.account_links import DynamoAccountStore
-from messaging_partner.tiktok.client import TikTokClient
 
 app = APIGatewayHttpResolver()
-
-
-@lru_cache(maxsize=1)
-def _adapters() -> tuple[DynamoAccountStore, TikTokClient, KmsTokenCipher, EventBridgePublisher]:
-    config = settings()
-    return (
-        DynamoAccountStore(config.account_links_table),
-        TikTokClient(config.tiktok_api_base_url),
-        KmsTokenCipher(config.token_key_id),
-        EventBridgePublisher(config.domain_bus_name),
-    )
 
 
 def _tiktok_app() -> TikTokApp:
@@ -62,7 +47,7 @@ def start(kind: str) -> Response[str]:
     if kind not in ConnectionKind.__members__.values():
         return html_page(404, "Unknown connection", [f"There is no {kind!r} connection. Use advertiser or business."])
     workspace = (app.current_event.query_string_parameters or {}).get("workspace", "")
-    store = _adapters()[0]
+    store = account_adapters()[0]
     try:
         url = start_connection(ConnectionKind(kind), workspace, _tiktok_app(), store, time.time())
     except ConnectionFailed as failure:
@@ -72,7 +57,7 @@ def start(kind: str) -> Response[str]:
 
 @app.get("/oauth/tiktok/callback")
 def callback() -> Response[str]:
-    store, tiktok, cipher, publisher = _adapters()
+    store, tiktok, cipher, publisher = account_adapters()
     query = app.current_event.query_string_parameters or {}
     try:
         connected = finish_connection(query, _tiktok_app(), store, tiktok, cipher, publisher, time.time())

@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.accounts import account_adapters
 from handler_support.observability import logger, metrics, tracer
 from handler_support.secrets import secret_source
-from messaging_partner.bus import EventBridgePublisher
 from messaging_partner.connections import TikTokApp, refresh_due_tokens
-from messaging_partner.kms import KmsTokenCipher
 from messaging_partner.settings import settings
-from messaging_partner.store.account_links import DynamoAccountStore
-from messaging_partner.tiktok.client import TikTokClient
-
-
-@lru_cache(maxsize=1)
-def _adapters() -> tuple[DynamoAccountStore, TikTokClient, KmsTokenCipher, EventBridgePublisher]:
-    config = settings()
-    return (
-        DynamoAccountStore(config.account_links_table),
-        TikTokClient(config.tiktok_api_base_url),
-        KmsTokenCipher(config.token_key_id),
-        EventBridgePublisher(config.domain_bus_name),
-    )
 
 
 def scheduled_time(event: dict[str, Any]) -> float:
@@ -47,7 +32,7 @@ def scheduled_time(event: dict[str, Any]) -> float:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = settings()
-    store, tiktok, cipher, publisher = _adapters()
+    store, tiktok, cipher, publisher = account_adapters()
     app = TikTokApp(config.tiktok_app_id, secret_source().tiktok_app_secret(), "", "", "")
     report = refresh_due_tokens(app, store, tiktok, cipher, publisher, scheduled_time(event))
     for name, count in (

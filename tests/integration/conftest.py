@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler_support import secrets
+from handler_support import accounts, secrets
 from local.apigw import build_v2_event
 from local.provision import Provisioned, local_parameters, provision
 from local.pumps import sqs_record
@@ -100,6 +100,7 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> Ite
             monkeypatch.setenv(name, value)
         settings.settings.cache_clear()
         secrets.secret_source.cache_clear()
+        accounts.account_adapters.cache_clear()
         secrets._provider.cache_clear()
         aws.client.cache_clear()
         boto3.setup_default_session()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .models import AdReference, Channel, Route
-from .tiktok.ads import TikTokAd, ads_by_id, messaging_ads, preview_link, smart_plus_ads
+from .tiktok.ads import AdNames, TikTokAd, ads_by_id, messaging_ads, preview_link, smart_plus_ads
 from .tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
 
 
@@ -41,17 +41,13 @@ class AdvertiserTokens(Protocol):
         ...
 
 
-def card_from_ad(ad: TikTokAd, resolved_by: str) -> AdReference:
+def card_from(names: AdNames, ad_id: str, resolved_by: str, is_smart_plus: bool = False) -> AdReference:
     return AdReference(
-        advertiser_id=ad.advertiser_id,
-        ad_id=ad.ad_id,
-        ad_name=ad.ad_name,
-        campaign_id=ad.campaign_id,
-        campaign_name=ad.campaign_name,
-        adgroup_id=ad.adgroup_id,
-        adgroup_name=ad.adgroup_name,
-        resolved_by=resolved_by,
+        ad_id=ad_id, resolved_by=resolved_by, is_smart_plus=is_smart_plus, **names.model_dump(include=_NAME_FIELDS)
     )
+
+
+_NAME_FIELDS = set(AdNames.model_fields)
 
 
 @dataclass
@@ -75,24 +71,14 @@ class AdResolver:
         try:
             token = self.tokens.token(advertiser_id)
             self.tiktok_calls += 1
-            found = {ad.ad_id: card_from_ad(ad, "ad_get") for ad in ads_by_id(self.tiktok, advertiser_id, token, misses)}
+            found = {ad.ad_id: card_from(ad, ad.ad_id, "ad_get") for ad in ads_by_id(self.tiktok, advertiser_id, token, misses)}
             not_found = [a for a in misses if a not in found]
             if not_found:  # Upgraded Smart+ referrals carry a creative id, which /ad/get/ does not know
                 self.tiktok_calls += 1
                 for smart in smart_plus_ads(self.tiktok, advertiser_id, token):
                     for creative_id in not_found:
                         if smart.has_creative(creative_id):
-                            found[creative_id] = AdReference(
-                                advertiser_id=advertiser_id,
-                                ad_id=creative_id,
-                                ad_name=smart.ad_name,
-                                campaign_id=smart.campaign_id,
-                                campaign_name=smart.campaign_name,
-                                adgroup_id=smart.adgroup_id,
-                                adgroup_name=smart.adgroup_name,
-                                is_smart_plus=True,
-                                resolved_by="smart_plus_ad_get",
-                            )
+                            found[creative_id] = card_from(smart, creative_id, "smart_plus_ad_get", is_smart_plus=True)
         except (AdvertiserUnavailable, TikTokApiError, TikTokTransportError) as error:
             if isinstance(error, TikTokApiError):
                 self.tokens.rejected(advertiser_id, error)
@@ -150,7 +136,9 @@ class AdResolver:
             return AdReference(advertiser_id=route.advertiser_id, unresolved_reason=_reason(error))
         matching = [ad for ad in ads if _sends_to(ad, channel, account_id, route.display_name)]
         if len(matching) == 1:
-            return self._with_preview(route.advertiser_id, token, card_from_ad(matching[0], "single_active_im_ad"))
+            return self._with_preview(
+                route.advertiser_id, token, card_from(matching[0], matching[0].ad_id, "single_active_im_ad")
+            )
         where = f"this {channel} account ({route.display_name or account_id})"
         if not matching:
             reason = f"No active TikTok Instant Messaging ad sends people to {where}; the tracking ID cannot be mapped to an ad."

@@ -12,32 +12,29 @@ from .client import TikTokClient
 AD_IDS_PER_CALL = 100  # /ad/get/ filtering.ad_ids takes 1-100 ids
 
 
-class TikTokAd(BaseModel):
+class AdNames(BaseModel):
+    """What both ad kinds name: the ad and where it sits."""
+
     model_config = ConfigDict(extra="ignore")
 
     advertiser_id: str
-    ad_id: str
     ad_name: str | None = None
     campaign_id: str | None = None
     campaign_name: str | None = None
     adgroup_id: str | None = None
     adgroup_name: str | None = None
+
+
+class TikTokAd(AdNames):
+    ad_id: str
     display_name: str | None = None
     operation_status: str | None = None
     phone_number: str | None = None
     page_id: str | None = None
 
 
-class SmartPlusAd(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    advertiser_id: str
+class SmartPlusAd(AdNames):
     smart_plus_ad_id: str
-    ad_name: str | None = None
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    adgroup_id: str | None = None
-    adgroup_name: str | None = None
     creative_list: list[dict[str, Any]] = []
 
     def has_creative(self, creative_id: str) -> bool:
