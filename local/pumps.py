@@ -34,6 +34,7 @@ class PumpStats:
     failed_batches: int = 0
     in_flight: int = 0
     record_types: Counter[str] = field(default_factory=Counter)
+    event_ids: dict[str, set[str]] = field(default_factory=dict)  # record type -> distinct event ids seen
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,18 +44,21 @@ class PumpStats:
             "failed_batches": self.failed_batches,
             "in_flight": self.in_flight,
             "record_types": dict(self.record_types),
+            "distinct_events": {kind: len(ids) for kind, ids in self.event_ids.items()},
         }
 
 
-def record_type(body: str) -> str:
-    """A label for stats: the EventBridge detail-type or the message's own type field."""
+def record_type(body: str) -> tuple[str, str | None]:
+    """A label for stats (the EventBridge detail-type or the message's own type field) and its event id, if any."""
     try:
         data = json.loads(body)
     except json.JSONDecodeError:
-        return "not-json"
-    if isinstance(data, dict):
-        return str(data.get("detail-type") or data.get("type") or data.get("kind") or "object")
-    return type(data).__name__
+        return "not-json", None
+    if not isinstance(data, dict):
+        return type(data).__name__, None
+    detail = data.get("detail") if isinstance(data.get("detail"), dict) else {}
+    event_id = data.get("event_id") or detail.get("event_id")
+    return str(data.get("detail-type") or data.get("type") or data.get("kind") or "object"), event_id
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -148,7 +152,11 @@ class SqsPump(threading.Thread):
             self.stats.batches += 1
             self.stats.records += len(done)
             self.stats.failed_records += len(failed_ids)
-            self.stats.record_types.update(record_type(m["Body"]) for m in done)
+            for message in done:
+                kind, event_id = record_type(message["Body"])
+                self.stats.record_types[kind] += 1
+                if event_id:
+                    self.stats.event_ids.setdefault(kind, set()).add(str(event_id))
         if done:
             self._sqs.delete_message_batch(
                 QueueUrl=self.queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
