@@ -113,3 +113,14 @@ def test_admin_routes_are_open_locally(stack: RunningStack) -> None:
     answer = stack.conversation("whatsapp#0#0")
     assert answer.status_code == 404
     assert json.loads(answer.text)["message"].startswith("No conversation")
+
+
+def test_a_late_duplicate_is_stored_once_and_repeats_events_with_the_same_ids(stack: RunningStack) -> None:
+    """After the original is consumed moto's FIFO queue takes the retry again; the message marker stops it."""
+    body = whatsapp_body(WhatsAppChange((WhatsAppMessage("5511900000009", "wamid.E2E.LATE", 1_763_800_000, "oi"),)))
+    assert post(stack, body).status_code == 200
+    first = stack.drained()["pumps"]["KeywordSignalFunction"]
+    assert post(stack, body).status_code == 200
+    later = stack.drained()["pumps"]["KeywordSignalFunction"]
+    assert stack.conversation(key("5511900000009")).json()["customer_message_count"] == 1
+    assert later["distinct_events"] == first["distinct_events"]  # repeats, if any, carry the ids already seen
