@@ -44,11 +44,16 @@ class DynamoConversationStore:
         # A FIFO group serializes a conversation, so the create/update race below only
         # happens on redeliveries; two rounds settle it.
         # An ad or link click nearly always opens its conversation: try that first, saving a request.
-        opens_first = message.kind is MessageKind.REFERRAL
+        def append() -> RecordedMessage | None:
+            return self._append_to_existing(message)
+
+        def open_() -> RecordedMessage | None:
+            return self._open_conversation(message, opening())
+
+        attempts = (open_, append) if message.kind is MessageKind.REFERRAL else (append, open_)
         for _ in range(2):
-            attempts = (self._open, self._append_to_existing) if opens_first else (self._append_to_existing, self._open)
             for attempt in attempts:
-                outcome = attempt(message, opening)
+                outcome = attempt()
                 if outcome is not None:
                     return outcome
         raise RuntimeError(f"conversation {message.conversation_key} kept changing under two writes")
@@ -126,12 +131,7 @@ class DynamoConversationStore:
             }
         }
 
-    def _open(self, message: InboundMessage, opening: Callable[[], Conversation]) -> RecordedMessage | None:
-        return self._open_conversation(message, opening())
-
-    def _append_to_existing(
-        self, message: InboundMessage, opening: Callable[[], Conversation] | None = None
-    ) -> RecordedMessage | None:
+    def _append_to_existing(self, message: InboundMessage) -> RecordedMessage | None:
         """None when the conversation does not exist yet."""
         is_customer_message = 1 if message.kind is MessageKind.MESSAGE else 0
         update = {
