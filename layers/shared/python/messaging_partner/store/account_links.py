@@ -16,6 +16,7 @@ from typing import Any
 from ..ads import AdvertiserUnavailable
 from ..aws import client
 from ..connections import token_context
+from ..expiring import ExpiringCache
 from ..models import AccountLink, AccountLinkStatus, AdvertiserAccount, BusinessAccount, Channel, OAuthState, Route
 from ..ports import AlreadyLinked, UnknownAdvertiser
 from .codec import from_item, to_item
@@ -253,18 +254,10 @@ class CachedRouter:
 
     def __init__(self, store: DynamoAccountStore, ttl_seconds: float = 60, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[tuple[str, str], tuple[float, Route | None]] = {}
+        self._routes: ExpiringCache[Route | None] = ExpiringCache(ttl_seconds, clock)
 
     def route(self, channel: Channel, account_id: str) -> Route | None:
-        key = (str(channel), account_id)
-        cached = self._cache.get(key)
-        if cached is not None and self._clock() - cached[0] < self._ttl:
-            return cached[1]
-        route = self._store.route(channel, account_id)
-        self._cache[key] = (self._clock(), route)
-        return route
+        return self._routes.get((str(channel), account_id), lambda: self._store.route(channel, account_id))
 
 
 class AdvertiserTokenSource:
@@ -279,24 +272,21 @@ class AdvertiserTokenSource:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store, self._cipher, self._on_rejected = store, cipher, on_rejected
-        self._ttl, self._clock = ttl_seconds, clock
-        self._cache: dict[str, tuple[float, AdvertiserAccount, str]] = {}
+        self._tokens: ExpiringCache[tuple[AdvertiserAccount, str]] = ExpiringCache(ttl_seconds, clock)
 
     def token(self, advertiser_id: str) -> str:
-        cached = self._cache.get(advertiser_id)
-        if cached is not None and self._clock() - cached[0] < self._ttl:
-            return cached[2]
+        return self._tokens.get(advertiser_id, lambda: self._load(advertiser_id))[1]
+
+    def rejected(self, advertiser_id: str, error: Any) -> None:
+        known = self._tokens.pop(advertiser_id)
+        if known is not None:
+            self._on_rejected(known[0], error)
+
+    def _load(self, advertiser_id: str) -> tuple[AdvertiserAccount, str]:
         found = self._store.get_advertiser(advertiser_id)
         if found is None:
             raise AdvertiserUnavailable(f"Ad account {advertiser_id} is not connected; connect it to see ad names.")
         account = found[0]
         if account.status is not AccountLinkStatus.ACTIVE:
             raise AdvertiserUnavailable(f"Ad account {advertiser_id} needs re-authorization; connect it again to see ad names.")
-        token = str(self._cipher.decrypt(account.token_ciphertext, token_context("advertiser", advertiser_id)))
-        self._cache[advertiser_id] = (self._clock(), account, token)
-        return token
-
-    def rejected(self, advertiser_id: str, error: Any) -> None:
-        cached = self._cache.pop(advertiser_id, None)
-        if cached is not None:
-            self._on_rejected(cached[1], error)
+        return account, str(self._cipher.decrypt(account.token_ciphertext, token_context("advertiser", advertiser_id)))
