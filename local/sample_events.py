@@ -16,7 +16,7 @@ from messaging_partner.attribution import first_touch
 from messaging_partner.events import ConversationAttributed, MessageReceived
 from messaging_partner.models import Channel, InboundMessage, MessageKind
 
-from .apigw import build_v2_event
+from .apigw import Router, build_v2_event
 from .provision import LOCAL_SECRET_DEFAULTS
 from .scenario import (
     DEMO_INSTAGRAM_ID,
@@ -60,14 +60,9 @@ def http_event(
         **(headers or {}),
     }
     route = HttpRoute("", "ANY" if "{proxy+}" in route_path else method, route_path, False)
-    path = target.split("?", 1)[0]
-    parameters = {}
-    template_parts, path_parts = route_path.strip("/").split("/"), path.strip("/").split("/")
-    for index, part in enumerate(template_parts):
-        if part.endswith("+}"):
-            parameters[part[1:-2]] = "/".join(path_parts[index:])
-        elif part.startswith("{"):
-            parameters[part[1:-1]] = path_parts[index]
+    matched = Router([route]).match(method, target.split("?", 1)[0])
+    assert matched is not None, f"{target} does not match {route_path}"
+    _, parameters = matched
     event = build_v2_event(route, parameters, method, target, all_headers, body, "203.0.113.10")
     event["requestContext"].update(
         apiId="abc123", requestId="sample-request-id", timeEpoch=SAMPLE_TIME * 1000, time="22/Nov/2025:08:26:40 +0000"
