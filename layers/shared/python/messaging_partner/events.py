@@ -23,13 +23,20 @@ def stable_event_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-class ConversationAttributed(BaseModel):
-    """A conversation opened, with how it started: what the inbox shows and the signals start from."""
+class Event(BaseModel):
+    """What every event shares: immutable, named by its detail type, identified by a stable id."""
 
     model_config = ConfigDict(frozen=True)
-    detail_type: ClassVar[str] = "ConversationAttributed"
+    detail_type: ClassVar[str]
 
     event_id: str
+
+
+class ConversationAttributed(Event):
+    """A conversation opened, with how it started: what the inbox shows and the signals start from."""
+
+    detail_type: ClassVar[str] = "ConversationAttributed"
+
     conversation: Conversation
     inbox_line: str
 
@@ -55,14 +62,12 @@ def inbox_line(conversation: Conversation) -> str:
     return f"{contact} started the conversation"
 
 
-class MessageReceived(BaseModel):
+class MessageReceived(Event):
     """A customer message, handed to the signal workers inside our AWS account (never to TikTok)."""
 
-    model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "MessageReceived"
 
     type: Literal["MessageReceived"] = "MessageReceived"
-    event_id: str
     conversation_key: str
     message: InboundMessage = Field(repr=False)
 
@@ -75,22 +80,18 @@ class MessageReceived(BaseModel):
         )
 
 
-class AccountConnected(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class AccountConnected(Event):
     detail_type: ClassVar[str] = "AccountConnected"
 
-    event_id: str
     kind: ConnectionKind
     workspace: str
     account_ids: list[str]
     names: dict[str, str] = {}
 
 
-class AccountNeedsReauth(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class AccountNeedsReauth(Event):
     detail_type: ClassVar[str] = "AccountNeedsReauth"
 
-    event_id: str
     kind: ConnectionKind
     account_id: str
     workspace: str
