@@ -140,3 +140,11 @@ def test_tracking_id_chain(listed: list[dict[str, Any]], resolved: str | None, c
 def test_messenger_destination_is_the_page() -> None:
     ads, _ = resolver(envelope(0, {"list": [ad("m1", page_id="page-9")]}), PREVIEW)
     assert ads.for_tracking_id(Route(advertiser_id=ADV), Channel.MESSENGER, "page-9").ad_id == "m1"
+
+
+def test_no_preview_call_for_ads_whose_click_carried_an_embed_link() -> None:
+    ads, session = resolver(envelope(0, {"list": [ad("1"), ad("2")]}), PREVIEW)
+    ads.warm(ADV, ["1", "2"], embedded={"1"})
+    previews = [c for c in session.calls if c["url"].endswith("/creative/ads_preview/create/")]
+    assert [c["json"]["ad_id"] for c in previews] == ["2"]
+    assert ads.enrich(ADV, AdReference(ad_id="1", preview_url="https://embed/1")).preview_url == "https://embed/1"

@@ -12,7 +12,7 @@ Whatever does not resolve still yields a card saying why; the workflow never sto
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -58,8 +58,11 @@ class AdResolver:
     memo: dict[tuple[str, str], AdReference] = field(default_factory=dict)
     tiktok_calls: int = 0
 
-    def warm(self, advertiser_id: str, ad_ids: Iterable[str]) -> None:
-        """Resolve a batch's ads at once: memo, then one cache read, then one TikTok call for the misses."""
+    def warm(self, advertiser_id: str, ad_ids: Iterable[str], embedded: Collection[str] = ()) -> None:
+        """Resolve a batch's ads at once: memo, then one cache read, then one TikTok call for the misses.
+
+        `embedded`: ads whose click already carried an embed link; it wins over a preview link, so none is fetched.
+        """
         wanted = sorted({a for a in ad_ids if (advertiser_id, a) not in self.memo})
         if not wanted:
             return
@@ -88,7 +91,8 @@ class AdResolver:
             )
             return  # not cached: the next conversation tries again
         for ad_id, card in list(found.items()):
-            found[ad_id] = self._with_preview(advertiser_id, token, card)
+            if ad_id not in embedded:
+                found[ad_id] = self._with_preview(advertiser_id, token, card)
         self.cache.put_many(advertiser_id, found.values())
         for ad_id in misses:
             self.memo[(advertiser_id, ad_id)] = found.get(ad_id) or AdReference(
@@ -111,7 +115,7 @@ class AdResolver:
         """A referral's card completed with names from TikTok; what the referral said wins where TikTok has nothing."""
         if card.ad_id is None:
             return card
-        self.warm(advertiser_id, [card.ad_id])
+        self.warm(advertiser_id, [card.ad_id], embedded=[card.ad_id] if card.preview_url else ())
         found = self.memo[(advertiser_id, card.ad_id)]
         if found.unresolved_reason:
             return card.model_copy(update={"advertiser_id": advertiser_id, "unresolved_reason": found.unresolved_reason})

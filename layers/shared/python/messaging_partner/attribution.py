@@ -139,13 +139,16 @@ class Attribution:
         if self.ads is None or self.router is None:
             return
         by_advertiser: dict[str, set[str]] = {}
+        embedded: set[str] = set()
         for message in messages:
             card = referral_card(message) if message.channel is Channel.TIKTOK else None
             route = self.router.route(message.channel, message.business_account_id) if card and card.ad_id else None
             if route and card and card.ad_id:
                 by_advertiser.setdefault(route.advertiser_id, set()).add(card.ad_id)
+                if card.preview_url:
+                    embedded.add(card.ad_id)
         for advertiser_id, ad_ids in by_advertiser.items():
-            self.ads.warm(advertiser_id, ad_ids)
+            self.ads.warm(advertiser_id, ad_ids, embedded)
 
     def open(self, message: InboundMessage) -> Conversation:
         """A new conversation: first touch, its advertiser (through the links), local start day and ad card."""
