@@ -148,3 +148,25 @@ def test_no_preview_call_for_ads_whose_click_carried_an_embed_link() -> None:
     previews = [c for c in session.calls if c["url"].endswith("/creative/ads_preview/create/")]
     assert [c["json"]["ad_id"] for c in previews] == ["2"]
     assert ads.enrich(ADV, AdReference(ad_id="1", preview_url="https://embed/1")).preview_url == "https://embed/1"
+
+
+def test_a_failed_lookup_is_retried_after_a_minute_not_once_per_conversation() -> None:
+    now = [0.0]
+    ads, session = resolver(envelope(50000), envelope(50000), envelope(50000), envelope(0, {"list": [ad("1")]}), PREVIEW)
+    ads.clock = lambda: now[0]
+    assert ads.enrich(ADV, AdReference(ad_id="1")).unresolved_reason  # TikTok down (three tries of one GET)
+    now[0] = 30
+    assert ads.enrich(ADV, AdReference(ad_id="1")).unresolved_reason
+    assert len(session.calls) == 3  # remembered for a minute
+    now[0] = 61
+    retried = ads.enrich(ADV, AdReference(ad_id="1"))
+    assert (retried.ad_name, retried.unresolved_reason) == ("Ad 1", None)
+
+
+def test_a_failed_destination_lookup_is_retried_too() -> None:
+    now = [0.0]
+    ads, _ = resolver(envelope(40001), envelope(0, {"list": [ad("w1", phone_number="15550783881")]}), PREVIEW)
+    ads.clock = lambda: now[0]
+    assert ads.for_tracking_id(ROUTE, Channel.WHATSAPP, "p1").unresolved_reason
+    now[0] = 61
+    assert ads.for_tracking_id(ROUTE, Channel.WHATSAPP, "p1").ad_id == "w1"

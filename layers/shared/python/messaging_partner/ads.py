@@ -12,7 +12,8 @@ Whatever does not resolve still yields a card saying why; the workflow never sto
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,13 +58,26 @@ class AdResolver:
     tiktok: TikTokClient
     memo: dict[tuple[str, str], AdReference] = field(default_factory=dict)
     tiktok_calls: int = 0
+    retry_failed_after_seconds: float = 60  # a failed lookup is retried, but not once per conversation
+    clock: Callable[[], float] = time.monotonic
+    _failed_at: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def _known(self, key: tuple[str, str]) -> bool:
+        failed_at = self._failed_at.get(key)
+        if failed_at is not None and self.clock() - failed_at >= self.retry_failed_after_seconds:
+            return False
+        return key in self.memo
+
+    def _remember_failure(self, key: tuple[str, str], card: AdReference) -> None:
+        self.memo[key] = card
+        self._failed_at[key] = self.clock()
 
     def warm(self, advertiser_id: str, ad_ids: Iterable[str], embedded: Collection[str] = ()) -> None:
         """Resolve a batch's ads at once: memo, then one cache read, then one TikTok call for the misses.
 
         `embedded`: ads whose click already carried an embed link; it wins over a preview link, so none is fetched.
         """
-        wanted = sorted({a for a in ad_ids if (advertiser_id, a) not in self.memo})
+        wanted = sorted({a for a in ad_ids if not self._known((advertiser_id, a))})
         if not wanted:
             return
         cached = self.cache.get_many(advertiser_id, wanted)
@@ -86,15 +100,17 @@ class AdResolver:
             if isinstance(error, TikTokApiError):
                 self.tokens.rejected(advertiser_id, error)
             reason = _reason(error)
-            self.memo.update(
-                {(advertiser_id, a): AdReference(advertiser_id=advertiser_id, ad_id=a, unresolved_reason=reason) for a in misses}
-            )
-            return  # not cached: the next conversation tries again
+            for ad_id in misses:  # not cached in AdLookups: a later conversation tries again
+                self._remember_failure(
+                    (advertiser_id, ad_id), AdReference(advertiser_id=advertiser_id, ad_id=ad_id, unresolved_reason=reason)
+                )
+            return
         for ad_id, card in list(found.items()):
             if ad_id not in embedded:
                 found[ad_id] = self._with_preview(advertiser_id, token, card)
         self.cache.put_many(advertiser_id, found.values())
         for ad_id in misses:
+            self._failed_at.pop((advertiser_id, ad_id), None)
             self.memo[(advertiser_id, ad_id)] = found.get(ad_id) or AdReference(
                 advertiser_id=advertiser_id,
                 ad_id=ad_id,
@@ -125,11 +141,12 @@ class AdResolver:
     def for_tracking_id(self, route: Route, channel: Channel, account_id: str) -> AdReference:
         """Which ad a tracking ID came from: the one active Instant Messaging ad sending people to this chat account."""
         key = (route.advertiser_id, f"DEST#{channel}#{account_id}")
-        if key not in self.memo:
-            self.memo[key] = self._destination_card(route, channel, account_id)
+        if not self._known(key):
+            self._failed_at.pop(key, None)
+            self.memo[key] = self._destination_card(key, route, channel, account_id)
         return self.memo[key]
 
-    def _destination_card(self, route: Route, channel: Channel, account_id: str) -> AdReference:
+    def _destination_card(self, key: tuple[str, str], route: Route, channel: Channel, account_id: str) -> AdReference:
         try:
             token = self.tokens.token(route.advertiser_id)
             self.tiktok_calls += 1
@@ -137,7 +154,9 @@ class AdResolver:
         except (AdvertiserUnavailable, TikTokApiError, TikTokTransportError) as error:
             if isinstance(error, TikTokApiError):
                 self.tokens.rejected(route.advertiser_id, error)
-            return AdReference(advertiser_id=route.advertiser_id, unresolved_reason=_reason(error))
+            failed = AdReference(advertiser_id=route.advertiser_id, unresolved_reason=_reason(error))
+            self._remember_failure(key, failed)
+            return failed
         matching = [ad for ad in ads if _sends_to(ad, channel, account_id, route.display_name)]
         if len(matching) == 1:
             return self._with_preview(
