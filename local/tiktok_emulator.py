@@ -110,6 +110,13 @@ class EmulatorState:
     def now(self) -> float:
         return time.time() + self.clock_offset
 
+    def reset_controls(self) -> None:
+        """Back to a well-behaved TikTok: no faults, consent given, the real clock."""
+        with self.lock:
+            self.faults.clear()
+            self.deny_next_consent = False
+            self.clock_offset = 0.0
+
     def issue_code(self, kind: str) -> str:
         code = "code-" + secrets.token_urlsafe(12)
         with self.lock:

@@ -17,6 +17,7 @@ from local.apigw import build_v2_event
 from local.provision import Provisioned, local_parameters, provision
 from local.pumps import sqs_record
 from local.runtime import AwsRequestCounter, FunctionRuntime, function_environment
+from local.scenario import Delivery
 from local.template import HttpRoute, Resolver, Template
 from local.tiktok_emulator import EmulatorState, default_state, make_server, parameter_overrides
 from messaging_partner import aws, settings
@@ -68,6 +69,10 @@ class IntegrationStack:
     def sqs_event(self, messages: list[dict[str, Any]], logical_id: str) -> dict[str, Any]:
         return {"Records": [sqs_record(m, self.provisioned.attribute(logical_id, "Arn")) for m in messages]}
 
+    def deliver(self, delivery: Delivery) -> dict[str, Any]:
+        """A signed platform delivery (local.scenario builds them) through WebhookFunction."""
+        return self.http("WebhookFunction", "POST", f"/webhooks/{delivery.channel}", delivery.body, delivery.headers)
+
     def bodies(self, logical_id: str) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in self.drain(logical_id)]
 
@@ -90,6 +95,7 @@ def emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def aws_stack(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> Iterator[IntegrationStack]:
+    emulator.state.reset_controls()  # faults or a moved clock from an earlier test do not leak
     tiktok_base_url = emulator.base_url
     with mock_aws():
         session = boto3.session.Session()

@@ -14,26 +14,20 @@ from local.scenario import (
     DEMO_TIKTOK_BUSINESS_ID,
     WhatsAppChange,
     WhatsAppMessage,
-    hub_signature,
     messaging_message,
     meta_messaging_body,
+    signed_meta,
+    signed_tiktok,
     tiktok_ad_referral_content,
     tiktok_body,
-    tiktok_signature_header,
     whatsapp_body,
 )
 from tests.integration.conftest import IntegrationStack, RunningEmulator
 from tests.integration.test_connections import ADVERTISER_1, admin, connect
 
 TT = DEMO_TIKTOK_BUSINESS_ID
+META_SECRET = "local-meta-app-secret"
 TRACKED = "TikTok ID: 7412345678901234567. Hello! I came across your ad on TikTok"
-
-
-@pytest.fixture(autouse=True)
-def _clean_emulator(emulator: RunningEmulator) -> Any:
-    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
-    yield
-    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
 
 
 def linked(stack: IntegrationStack, *links: tuple[str, str, str | None]) -> None:
@@ -50,14 +44,9 @@ def linked(stack: IntegrationStack, *links: tuple[str, str, str | None]) -> None
 
 def deliver_tiktok_click(stack: IntegrationStack, customer: str, ad: dict[str, Any]) -> None:
     now = int(time.time())
-    body = tiktok_body(
-        "im_referral_msg", TT, tiktok_ad_referral_content(customer, TT, now * 1000, {"advertiser_id": ADVERTISER_1, **ad}), now
-    )
-    headers = {
-        "content-type": "application/json",
-        "tiktok-signature": tiktok_signature_header("local-tiktok-app-secret", body, now),
-    }
-    assert stack.http("WebhookFunction", "POST", "/webhooks/tiktok", body, headers)["statusCode"] == 200
+    content = tiktok_ad_referral_content(customer, TT, now * 1000, {"advertiser_id": ADVERTISER_1, **ad})
+    body = tiktok_body("im_referral_msg", TT, content, now)
+    assert stack.deliver(signed_tiktok("", body, "local-tiktok-app-secret", now))["statusCode"] == 200
 
 
 def attribute(stack: IntegrationStack) -> None:
@@ -119,18 +108,11 @@ def test_deleted_ads_still_resolve_and_unknown_ones_say_why(aws_stack: Integrati
 def test_tracking_id_resolves_to_the_one_im_ad_sending_people_to_the_number(aws_stack: IntegrationStack) -> None:
     linked(aws_stack, ("whatsapp", "106540352242922", "+1 555-078-3881"), ("messenger", DEMO_PAGE_ID, None))
     body = whatsapp_body(WhatsAppChange((WhatsAppMessage("351910000007", "wamid.TR1", int(time.time()), TRACKED),)))
-    headers = {"content-type": "application/json", "x-hub-signature-256": hub_signature("local-meta-app-secret", body)}
-    aws_stack.http("WebhookFunction", "POST", "/webhooks/whatsapp", body, headers)
+    aws_stack.deliver(signed_meta("", body, META_SECRET))
     page = meta_messaging_body(
         "page", DEMO_PAGE_ID, messaging_message("psid-7", DEMO_PAGE_ID, "m_TR1", int(time.time() * 1000), TRACKED)
     )
-    aws_stack.http(
-        "WebhookFunction",
-        "POST",
-        "/webhooks/messenger",
-        page,
-        {**headers, "x-hub-signature-256": hub_signature("local-meta-app-secret", page)},
-    )
+    aws_stack.deliver(signed_meta("", page, META_SECRET, "messenger"))
     attribute(aws_stack)
     whatsapp = card(aws_stack, "whatsapp#106540352242922#351910000007")
     assert (whatsapp["ad_id"], whatsapp["ad_name"], whatsapp["resolved_by"]) == (
@@ -167,13 +149,7 @@ def test_list_conversations_by_advertiser_source_and_time(aws_stack: Integration
     for customer in ("l1", "l2", "l3"):
         deliver_tiktok_click(aws_stack, customer, {"ad_id": "1790000000000001"})
     body = whatsapp_body(WhatsAppChange((WhatsAppMessage("351910000099", "wamid.L4", int(time.time()), "hello"),)))
-    aws_stack.http(
-        "WebhookFunction",
-        "POST",
-        "/webhooks/whatsapp",
-        body,
-        {"x-hub-signature-256": hub_signature("local-meta-app-secret", body)},
-    )
+    aws_stack.deliver(signed_meta("", body, META_SECRET))
     attribute(aws_stack)
 
     def page(query: str) -> tuple[int, dict[str, Any]]:
@@ -203,13 +179,7 @@ def test_tracking_id_patterns_are_configurable(aws_stack: IntegrationStack, monk
     body = whatsapp_body(
         WhatsAppChange((WhatsAppMessage("351910000008", "wamid.P1", int(time.time()), "Hi [ref:TT-1763007625226-ab]"),))
     )
-    aws_stack.http(
-        "WebhookFunction",
-        "POST",
-        "/webhooks/whatsapp",
-        body,
-        {"x-hub-signature-256": hub_signature("local-meta-app-secret", body)},
-    )
+    aws_stack.deliver(signed_meta("", body, META_SECRET))
     attribute(aws_stack)
     conversation = json.loads(
         aws_stack.http("AdminFunction", "GET", "/admin/conversations/whatsapp%23106540352242922%23351910000008")["body"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,20 +24,12 @@ ADVERTISER_1, ADVERTISER_2 = "7100000000000000001", "7100000000000000002"
 BUSINESS = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
 
 
-@pytest.fixture(autouse=True)
-def _clean_emulator(emulator: RunningEmulator) -> Any:
-    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
-    yield
-    requests.delete(f"{emulator.base_url}/_emulator/faults", timeout=5)
-    requests.post(f"{emulator.base_url}/_emulator/consent", json={"deny": False}, timeout=5)
-
-
 def store(stack: IntegrationStack) -> DynamoAccountStore:
     return DynamoAccountStore(stack.provisioned.attribute("AccountLinksTable", "Ref"))
 
 
-def bus_events(stack: IntegrationStack) -> list[dict[str, Any]]:
-    """Everything on the domain bus from now on, through a rule and queue made for the test."""
+def bus_events(stack: IntegrationStack) -> Callable[[], list[dict[str, Any]]]:
+    """Everything on the domain bus from now on, through a rule and queue made for the test: call to read."""
     events, sqs = stack.session.client("events"), stack.session.client("sqs")
     url = sqs.create_queue(QueueName="test-bus-capture")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -45,13 +38,12 @@ def bus_events(stack: IntegrationStack) -> list[dict[str, Any]]:
     events.put_targets(Rule="test-capture", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
     captured: list[dict[str, Any]] = []
 
-    class Reader(list[dict[str, Any]]):
-        def read(self) -> list[dict[str, Any]]:
-            for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-                captured.append(json.loads(message["Body"]))
-            return captured
+    def read() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        captured.extend(json.loads(message["Body"]) for message in messages)
+        return captured
 
-    return Reader()  # type: ignore[return-value]
+    return read
 
 
 def start(stack: IntegrationStack, kind: str, workspace: str = "acme") -> str:
@@ -98,7 +90,7 @@ def test_advertiser_connection_end_to_end(aws_stack: IntegrationStack) -> None:
     assert cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_1)) == "local-advertiser-token"
     with pytest.raises(Exception, match="InvalidCiphertext"):  # bound to its account by the encryption context
         cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_2))
-    [connected] = [e for e in events.read() if e["detail-type"] == "AccountConnected"]  # type: ignore[attr-defined]
+    [connected] = [e for e in events() if e["detail-type"] == "AccountConnected"]  # type: ignore[attr-defined]
     assert connected["detail"]["account_ids"] == [ADVERTISER_1, ADVERTISER_2]
 
 
@@ -295,7 +287,7 @@ def test_expired_refresh_token_needs_reauth(aws_stack: IntegrationStack, emulato
     assert account.status == "NEEDS_REAUTH"
     assert f"code {code}" in str(account.reauth_reason)
     assert fire_refresh(aws_stack, 22.5)["due"] == 0  # out of the sparse index: not retried every hour
-    [event] = [e for e in events.read() if e["detail-type"] == "AccountNeedsReauth"]  # type: ignore[attr-defined]
+    [event] = [e for e in events() if e["detail-type"] == "AccountNeedsReauth"]  # type: ignore[attr-defined]
     assert (event["detail"]["account_id"], event["detail"]["code"]) == (BUSINESS, code)
 
 
