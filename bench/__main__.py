@@ -80,13 +80,12 @@ def prepare_webhook() -> tuple[Callable[[Any, Any], Any], StubSqs]:
     handler = load_handler(spec)
     module = sys.modules["local_fn_WebhookFunction"]
     stub = StubSqs()
-    from messaging_partner import aws
+    from messaging_partner.adapters.aws import clients, queues
 
-    aws.client.cache_clear()
-    real_client = aws.client
+    clients.client.cache_clear()
+    real_client = clients.client
     module_globals = vars(module)
     module_globals["secret_source"] = StubSecrets
-    import messaging_partner.queues as queues
 
     queues.client = lambda service: stub if service == "sqs" else real_client(service)  # type: ignore[assignment]
     return handler, stub

@@ -104,8 +104,13 @@ def connect_accounts(ports: StackPorts) -> dict[str, bool]:
     return outcome
 
 
-def lead_bucket(conversation: dict[str, Any]) -> str:
-    """The Reports sort key a conversation counts under (as the attribution writes it)."""
+def recount_bucket(conversation: dict[str, Any]) -> str:
+    """The Reports sort key a stored conversation should count under, worked out again from the raw item.
+
+    A second, independent statement of domain/leads.py on purpose: the "counters match a
+    recount" check compares two implementations, so a bug in the rule cannot hide by
+    agreeing with itself.
+    """
     source, ad = conversation["source"]["S"], conversation.get("ad", {}).get("M", {})
     if source == "tiktok_ad":
         return f"AD#{ad['ad_id']['S']}" if "ad_id" in ad else "AD#UNRESOLVED"
@@ -121,7 +126,7 @@ def ad_report(items: list[dict[str, Any]], counters: list[dict[str, Any]], ports
         leads[counter["sk"]["S"]] += int(counter["leads"]["N"])
     cards: dict[str, dict[str, Any]] = {}
     for conversation in conversations:
-        cards.setdefault(lead_bucket(conversation), conversation.get("ad", {}).get("M", {}))
+        cards.setdefault(recount_bucket(conversation), conversation.get("ad", {}).get("M", {}))
     print(f"  {'bucket':<22}{'leads':>6}  card")
     for bucket in sorted(leads, key=lambda b: (not b.startswith("AD#"), b)):
         card = {key: value.get("S") for key, value in cards.get(bucket, {}).items()}
@@ -136,7 +141,7 @@ def ad_report(items: list[dict[str, Any]], counters: list[dict[str, Any]], ports
                 "SHORT_LINK": "tiktok.me link",
             }.get(bucket, "")
         print(f"  {bucket:<22}{leads[bucket]:>6}  {label[:110]}")
-    recount = Counter(lead_bucket(c) for c in conversations)
+    recount = Counter(recount_bucket(c) for c in conversations)
     smart = cards.get("AD#1800000000000009", {})
     checks = [
         ("lead counters match a recount of the conversations", recount == leads),

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from messaging_partner.attribution import first_touch
-from messaging_partner.events import ConversationAttributed, MessageReceived
-from messaging_partner.models import Channel, InboundMessage, MessageKind
+from messaging_partner.domain.attribution import first_touch
+from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
+from messaging_partner.domain.models import Channel, InboundMessage, MessageKind
 
 from .apigw import Router, build_v2_event
 from .provision import LOCAL_SECRET_DEFAULTS

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from messaging_partner.events import ConversationAttributed, MessageReceived
-from messaging_partner.models import Conversation, InboundMessage, MessageKind
-from messaging_partner.ports import DeliveryFailed, RecordedMessage, RecordOutcome
+from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
+from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.models import Conversation, InboundMessage, LeadCount, MessageKind
+from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
 
 
 @dataclass
@@ -71,24 +73,28 @@ class FakeSignalSender:
 
 @dataclass
 class FakeConversationStore:
-    """Same contract as DynamoConversationStore: markers and conversations change together."""
+    """Same contract as DynamoConversationStore: markers, conversations and lead counters change together."""
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
     markers: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> created_conversation
     stripped: dict[str, int] = field(default_factory=dict)  # business account -> stripped events
+    leads: Counter[LeadCount] = field(default_factory=Counter)
 
-    def record_message(self, message: InboundMessage, opening: Any) -> RecordedMessage:
+    def _duplicate(self, message: InboundMessage) -> RecordedMessage | None:
         key = (message.conversation_key, message.platform_message_id)
-        if key in self.markers:
-            created = self.markers[key]
-            conversation = self.conversations[message.conversation_key] if created else None
-            return RecordedMessage(RecordOutcome.DUPLICATE, conversation, created)
+        if key not in self.markers:
+            return None
+        created = self.markers[key]
+        conversation = self.conversations[message.conversation_key] if created else None
+        return RecordedMessage(RecordOutcome.DUPLICATE, conversation, created)
+
+    def append(self, message: InboundMessage) -> RecordedMessage | None:
+        duplicate = self._duplicate(message)
+        if duplicate is not None:
+            return duplicate
         existing = self.conversations.get(message.conversation_key)
         if existing is None:
-            first_touch = opening()
-            self.conversations[message.conversation_key] = first_touch
-            self.markers[key] = True
-            return RecordedMessage(RecordOutcome.NEW_CONVERSATION, first_touch, True)
+            return None
         increment = 1 if message.kind is MessageKind.MESSAGE else 0
         self.conversations[message.conversation_key] = existing.model_copy(
             update={
@@ -96,8 +102,20 @@ class FakeConversationStore:
                 "last_message_at_ms": message.sent_at_ms,
             }
         )
-        self.markers[key] = False
+        self.markers[(message.conversation_key, message.platform_message_id)] = False
         return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, False)
+
+    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+        duplicate = self._duplicate(message)
+        if duplicate is not None:
+            return duplicate
+        if message.conversation_key in self.conversations:
+            return None
+        self.conversations[message.conversation_key] = conversation
+        self.markers[(message.conversation_key, message.platform_message_id)] = True
+        if lead is not None:
+            self.leads[lead] += 1
+        return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, True)
 
     def count_stripped(self, message: InboundMessage) -> bool:
         key = (message.conversation_key, message.platform_message_id)
@@ -143,6 +161,10 @@ class FakeAccountStore:
     def save_advertiser(self, account: Any) -> None:
         self.advertisers[account.advertiser_id] = account
 
+    def get_advertiser(self, advertiser_id: str) -> Any:
+        account = self.advertisers.get(advertiser_id)
+        return (account, []) if account is not None else None
+
     def save_business(self, account: Any) -> None:
         self.businesses[account.business_id] = account
 
@@ -160,8 +182,9 @@ class FakeAccountStore:
 
     def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None:
         self.reauth[f"{kind}:{account_id}"] = reason
-        if kind == "business":
-            self.businesses[account_id] = self.businesses[account_id].model_copy(update={"status": "NEEDS_REAUTH"})
+        accounts = self.businesses if kind == "business" else self.advertisers
+        if account_id in accounts:
+            accounts[account_id] = accounts[account_id].model_copy(update={"status": "NEEDS_REAUTH"})
 
     def link(self, link: Any) -> None:
         self.links[(link.channel, link.account_id)] = link.advertiser_id

@@ -14,23 +14,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
-from messaging_partner.models import AccountLink, AdvertiserAccount, Channel, ConversationSource
-from messaging_partner.ports import AlreadyLinked, UnknownAdvertiser
-from messaging_partner.settings import settings
-from messaging_partner.store.account_links import DynamoAccountStore
-from messaging_partner.store.conversations import DynamoConversationStore
+from handler_support.settings import settings
+from handler_support.wiring import AdminAdapters
+from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
+from messaging_partner.domain.models import AccountLink, AdvertiserAccount, Channel, ConversationSource
 
 app = APIGatewayHttpResolver()
 
 
 @lru_cache(maxsize=1)
-def _conversations() -> DynamoConversationStore:
-    return DynamoConversationStore(settings().conversations_table)
-
-
-@lru_cache(maxsize=1)
-def _accounts() -> DynamoAccountStore:
-    return DynamoAccountStore(settings().account_links_table)
+def _adapters() -> AdminAdapters:
+    return AdminAdapters.from_settings(settings())
 
 
 def _advertiser_view(account: AdvertiserAccount) -> dict[str, Any]:
@@ -39,12 +33,12 @@ def _advertiser_view(account: AdvertiserAccount) -> dict[str, Any]:
 
 @app.get("/admin/advertisers")
 def list_advertisers() -> Response[str]:
-    return json_response(200, {"advertisers": [_advertiser_view(a) for a in _accounts().list_advertisers()]})
+    return json_response(200, {"advertisers": [_advertiser_view(a) for a in _adapters().accounts.list_advertisers()]})
 
 
 @app.get("/admin/advertisers/<advertiser_id>")
 def get_advertiser(advertiser_id: str) -> Response[str]:
-    found = _accounts().get_advertiser(advertiser_id)
+    found = _adapters().accounts.get_advertiser(advertiser_id)
     if found is None:
         return json_response(404, {"message": str(UnknownAdvertiser(advertiser_id))})
     account, links = found
@@ -71,7 +65,7 @@ def put_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]
         linked_at_ms=int(time.time() * 1000),
     )
     try:
-        _accounts().link(link)
+        _adapters().accounts.link(link)
     except UnknownAdvertiser as error:
         return json_response(404, {"message": str(error)})
     except AlreadyLinked as error:
@@ -82,7 +76,7 @@ def put_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]
 @app.delete("/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>")
 def delete_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]:
     chat_channel = _channel(channel)
-    if chat_channel is None or not _accounts().unlink(advertiser_id, chat_channel, unquote(account_id)):
+    if chat_channel is None or not _adapters().accounts.unlink(advertiser_id, chat_channel, unquote(account_id)):
         return json_response(404, {"message": f"Advertiser {advertiser_id} has no {channel} link {account_id}."})
     return Response(status_code=204, body="")
 
@@ -124,7 +118,9 @@ def list_conversations() -> Response[str]:
             400, {"message": "from and to take an ISO date (2026-11-22), an ISO date-time or epoch milliseconds."}
         )
     limit = min(int(query["limit"]), MAX_PAGE) if query.get("limit", "").isdigit() else 50
-    conversations, cursor = _conversations().list_for_advertiser(advertiser_id, from_ms, to_ms, source, limit, query.get("next"))
+    conversations, cursor = _adapters().conversations.list_for_advertiser(
+        advertiser_id, from_ms, to_ms, source, limit, query.get("next")
+    )
     body: dict[str, Any] = {"conversations": [c.model_dump(mode="json", exclude_none=True) for c in conversations]}
     if cursor:
         body["next"] = cursor
@@ -134,7 +130,7 @@ def list_conversations() -> Response[str]:
 @app.get("/admin/conversations/<conversation_key>")
 def get_conversation(conversation_key: str) -> Response[str]:
     key = unquote(conversation_key)  # keys hold '#', sent as %23
-    conversation = _conversations().get(key)
+    conversation = _adapters().conversations.get(key)
     if conversation is None:
         return json_response(
             404, {"message": f"No conversation {key!r}. Keys look like whatsapp#<phone_number_id>#<customer id>."}

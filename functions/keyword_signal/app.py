@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.observability import logger, metrics, tracer
-from messaging_partner.events import parse_signal_body
+from messaging_partner.domain.domain_events import parse_signal_body
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -10,15 +11,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler_support.accounts import account_adapters
 from handler_support.observability import logger, metrics, tracer
 from handler_support.pages import html_page
 from handler_support.secrets import secret_source
-from messaging_partner.connections import ConnectionFailed, TikTokApp, finish_connection, start_connection
-from messaging_partner.models import ConnectionKind
-from messaging_partner.settings import settings
+from handler_support.settings import settings
+from handler_support.wiring import AccountAdapters
+from messaging_partner.domain.connections import ConnectionFailed, finish_connection, start_connection
+from messaging_partner.domain.models import ConnectionKind, TikTokApp
 
 app = APIGatewayHttpResolver()
+
+
+@lru_cache(maxsize=1)
+def _adapters() -> AccountAdapters:
+    return AccountAdapters.from_settings(settings())
 
 
 def _tiktok_app() -> TikTokApp:
@@ -47,9 +53,8 @@ def start(kind: str) -> Response[str]:
     if kind not in ConnectionKind.__members__.values():
         return html_page(404, "Unknown connection", [f"There is no {kind!r} connection. Use advertiser or business."])
     workspace = (app.current_event.query_string_parameters or {}).get("workspace", "")
-    store = account_adapters()[0]
     try:
-        url = start_connection(ConnectionKind(kind), workspace, _tiktok_app(), store, time.time())
+        url = start_connection(ConnectionKind(kind), workspace, _tiktok_app(), _adapters().accounts, time.time())
     except ConnectionFailed as failure:
         return _failure_page(failure)
     return Response(status_code=302, headers={"Location": url}, body="")
@@ -57,10 +62,12 @@ def start(kind: str) -> Response[str]:
 
 @app.get("/oauth/tiktok/callback")
 def callback() -> Response[str]:
-    store, tiktok, cipher, publisher = account_adapters()
+    adapters = _adapters()
     query = app.current_event.query_string_parameters or {}
     try:
-        connected = finish_connection(query, _tiktok_app(), store, tiktok, cipher, publisher, time.time())
+        connected = finish_connection(
+            query, _tiktok_app(), adapters.accounts, adapters.tiktok, adapters.cipher, adapters.publisher, time.time()
+        )
     except ConnectionFailed as failure:
         return _failure_page(failure)
     metrics.add_metric(name=f"Connected_{connected.kind}", unit=MetricUnit.Count, value=len(connected.accounts))

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler_support.accounts import account_adapters
 from handler_support.observability import logger, metrics, tracer
 from handler_support.secrets import secret_source
-from messaging_partner.connections import TikTokApp, refresh_due_tokens
-from messaging_partner.settings import settings
+from handler_support.settings import settings
+from handler_support.wiring import AccountAdapters
+from messaging_partner.domain.models import TikTokApp
+from messaging_partner.domain.tokens import refresh_due_tokens
+
+
+@lru_cache(maxsize=1)
+def _adapters() -> AccountAdapters:
+    return AccountAdapters.from_settings(settings())
 
 
 def scheduled_time(event: dict[str, Any]) -> float:
@@ -32,9 +39,11 @@ def scheduled_time(event: dict[str, Any]) -> float:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = settings()
-    store, tiktok, cipher, publisher = account_adapters()
+    adapters = _adapters()
     app = TikTokApp(config.tiktok_app_id, secret_source().tiktok_app_secret(), "", "", "")
-    report = refresh_due_tokens(app, store, tiktok, cipher, publisher, scheduled_time(event))
+    report = refresh_due_tokens(
+        app, adapters.accounts, adapters.tiktok, adapters.cipher, adapters.publisher, scheduled_time(event)
+    )
     for name, count in (
         ("Refreshed", len(report.refreshed)),
         ("NeedsReauth", len(report.needs_reauth)),

@@ -14,18 +14,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handler_support.http import json_response, raw_body
 from handler_support.observability import logger, metrics, tracer
 from handler_support.secrets import secret_source
-from messaging_partner.channels.base import VerificationPolicy, WebhookRequest
-from messaging_partner.ports import DeliveryFailed
-from messaging_partner.queues import SqsInboundQueue, SqsParker
-from messaging_partner.settings import settings
-from messaging_partner.webhooks import receive_webhook
+from handler_support.settings import settings
+from handler_support.wiring import WebhookAdapters
+from messaging_partner.adapters.channels import CHANNELS
+from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
+from messaging_partner.domain.webhooks import receive_webhook
 
 app = APIGatewayHttpResolver()
 
 
 @lru_cache(maxsize=1)
-def _queues() -> tuple[SqsInboundQueue, SqsParker]:
-    return SqsInboundQueue(settings().inbound_queue_url), SqsParker(settings().parked_queue_url)
+def _adapters() -> WebhookAdapters:
+    return WebhookAdapters.from_settings(settings())
 
 
 @app.route("/webhooks/<channel>", method=["GET", "POST"])
@@ -37,10 +38,10 @@ def webhook(channel: str) -> Response[str]:
         query=event.query_string_parameters or {},
         raw_body=raw_body(event.raw_event),
     )
-    inbound_queue, parker = _queues()
+    adapters = _adapters()
     policy = VerificationPolicy(now=time.time(), max_signature_age_seconds=settings().tiktok_signature_tolerance_seconds)
     try:
-        reply = receive_webhook(channel, request, secret_source(), inbound_queue, parker, policy)
+        reply = receive_webhook(channel, request, CHANNELS, secret_source(), adapters.inbound_queue, adapters.parker, policy)
     except DeliveryFailed as error:
         # Never 200 with the data dropped: the platform retries, dedup ids make that safe.
         logger.error("Webhook not enqueued; asking the platform to retry", extra={"channel": channel, "error": str(error)})

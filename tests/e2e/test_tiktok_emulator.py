@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from messaging_partner.tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
-from messaging_partner.tiktok.oauth import authorized_advertisers
+from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
+from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.domain.errors import TikTokApiError, TikTokTransportError
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def inject(stack: RunningStack, **fault: object) -> None:
 
 
 def test_advertisers_of_a_token(tiktok: TikTokClient) -> None:
-    advertisers = authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)
+    advertisers = TikTokAuthApi(tiktok).authorized_advertisers(APP_ID, APP_SECRET, TOKEN)
     assert [a.advertiser_name for a in advertisers] == ["Demo Sneakers", "Demo Sneakers EU"]
 
 
@@ -59,7 +60,7 @@ def test_token_errors(tiktok: TikTokClient, token: str | None, code: int) -> Non
 def test_throttling_fault_is_retried_through(stack: RunningStack, tiktok: TikTokClient) -> None:
     calls_before = len(requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"])
     inject(stack, code=40100, times=2, path="/oauth2/advertiser/get/")
-    assert len(authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)) == 2
+    assert len(TikTokAuthApi(tiktok).authorized_advertisers(APP_ID, APP_SECRET, TOKEN)) == 2
     assert len(requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"]) - calls_before == 3
 
 
@@ -67,7 +68,7 @@ def test_throttling_fault_is_retried_through(stack: RunningStack, tiktok: TikTok
 def test_injected_error_codes(stack: RunningStack, tiktok: TikTokClient, code: int) -> None:
     inject(stack, code=code, times=5)
     with pytest.raises(TikTokApiError) as error:
-        authorized_advertisers(tiktok, APP_ID, APP_SECRET, TOKEN)
+        TikTokAuthApi(tiktok).authorized_advertisers(APP_ID, APP_SECRET, TOKEN)
     assert error.value.code == code
 
 
@@ -75,4 +76,4 @@ def test_delay_fault_hits_the_client_timeout(stack: RunningStack) -> None:
     inject(stack, delay_ms=1500, times=3)
     slow = TikTokClient(f"{stack.tiktok}/open_api/v1.3/", timeout=(1.0, 0.3), sleep=lambda _: None)
     with pytest.raises(TikTokTransportError):
-        authorized_advertisers(slow, APP_ID, APP_SECRET, TOKEN)
+        TikTokAuthApi(slow).authorized_advertisers(APP_ID, APP_SECRET, TOKEN)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler_support import accounts, secrets
+from handler_support import secrets, settings
 from local.apigw import build_v2_event
 from local.provision import Provisioned, local_parameters, provision
 from local.pumps import sqs_record
@@ -20,7 +20,7 @@ from local.runtime import AwsRequestCounter, FunctionRuntime, function_environme
 from local.scenario import Delivery
 from local.template import HttpRoute, Resolver, Template
 from local.tiktok_emulator import EmulatorState, default_state, make_server, parameter_overrides
-from messaging_partner import aws, settings
+from messaging_partner.adapters.aws import clients
 
 TEMPLATE = Template()
 
@@ -106,9 +106,8 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> Ite
             monkeypatch.setenv(name, value)
         settings.settings.cache_clear()
         secrets.secret_source.cache_clear()
-        accounts.account_adapters.cache_clear()
         secrets._provider.cache_clear()
-        aws.client.cache_clear()
+        clients.client.cache_clear()
         boto3.setup_default_session()
         counter = AwsRequestCounter()
         counter.install(boto3.DEFAULT_SESSION)

@@ -171,7 +171,7 @@ def test_list_conversations_by_advertiser_source_and_time(aws_stack: Integration
 
 
 def test_tracking_id_patterns_are_configurable(aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from messaging_partner import settings
+    from handler_support import settings
 
     monkeypatch.setenv("TRACKING_ID_PATTERNS", json.dumps([r"\[ref:(?P<id>TT-[0-9A-Za-z-]+)\]"]))
     settings.settings.cache_clear()

@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from local.stack import scheduled_event
-from messaging_partner.connections import token_context
-from messaging_partner.kms import KmsTokenCipher
-from messaging_partner.models import OAuthState
-from messaging_partner.store.account_links import DynamoAccountStore
+from messaging_partner.adapters.aws.account_links import DynamoAccountStore
+from messaging_partner.adapters.aws.kms import KmsTokenCipher
+from messaging_partner.domain.models import OAuthState
+from messaging_partner.domain.tokens import token_context
 from tests.integration.conftest import IntegrationStack, RunningEmulator
 
 ADVERTISER_1, ADVERTISER_2 = "7100000000000000001", "7100000000000000002"
@@ -294,7 +294,7 @@ def test_expired_refresh_token_needs_reauth(aws_stack: IntegrationStack, emulato
 def test_throttled_refresh_is_retried(
     aws_stack: IntegrationStack, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messaging_partner.tiktok import client as tiktok_client
+    from messaging_partner.adapters.tiktok_api import client as tiktok_client
 
     monkeypatch.setattr(tiktok_client.time, "sleep", lambda _: None)
     connect(aws_stack, "business")
@@ -319,7 +319,7 @@ def test_raw_item_shows_only_ciphertext(aws_stack: IntegrationStack, emulator: R
 
 
 def test_configured_redirect_url_wins(aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from messaging_partner import settings
+    from handler_support import settings
 
     monkeypatch.setenv("OAUTH_REDIRECT_URL", "https://connect.example.com/oauth/tiktok/callback/")
     settings.settings.cache_clear()

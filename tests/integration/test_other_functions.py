@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from local.stack import scheduled_event
-from messaging_partner.attribution import first_touch
-from messaging_partner.events import ConversationAttributed, MessageReceived
+from messaging_partner.domain.attribution import first_touch
+from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
 from tests.integration.conftest import IntegrationStack
 from tests.unit.test_attribution import inbound
 

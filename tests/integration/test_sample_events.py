@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from handler_support import settings
 from local.sample_events import EVENTS_DIR, render, sample_events
-from messaging_partner import settings
 from tests.integration.conftest import TEMPLATE, IntegrationStack
 
 EVENTS = EVENTS_DIR

@@ -122,7 +122,7 @@ def test_tiktok_get_is_405(aws_stack: IntegrationStack) -> None:
 
 
 def test_tiktok_eea_events_are_counted_per_business_account_and_day_once(aws_stack: IntegrationStack) -> None:
-    from messaging_partner.store.conversations import DynamoConversationStore
+    from messaging_partner.adapters.aws.conversations import DynamoConversationStore
 
     now = int(time.time())
     contents = [{"to": "b", "to_user": {"id": DEMO_TIKTOK_BUSINESS_ID}, "timestamp": now * 1000 + i} for i in range(2)]

@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.scenario import tiktok_signature_header
-from messaging_partner.channels import channel_module
-from messaging_partner.channels.base import UnparseablePayload, VerificationPolicy, WebhookRequest
-from messaging_partner.channels.meta import hub_signature
-from messaging_partner.webhooks import receive_webhook
+from messaging_partner.adapters.channels import CHANNELS
+from messaging_partner.adapters.channels.meta import hub_signature
+from messaging_partner.domain.errors import UnparseablePayload
+from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
+from messaging_partner.domain.webhooks import receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 
 SECRETS = FakeSecrets()
@@ -53,7 +54,7 @@ bodies = st.one_of(
 )
 
 
-CHANNELS = ["whatsapp", "messenger", "instagram", "tiktok"]
+CHANNEL_NAMES = ["whatsapp", "messenger", "instagram", "tiktok"]
 NOW = 1_763_800_000
 
 # Bodies shaped like each platform's, so the properties reach past the envelope checks.
@@ -94,20 +95,20 @@ def signed_headers(channel: str, raw: bytes) -> dict[str, str]:
 def deliver(raw: bytes, headers: dict[str, str], channel: str = "whatsapp") -> tuple[int, FakeInboundQueue, FakeParker]:
     queue, parker = FakeInboundQueue(), FakeParker()
     request = WebhookRequest("POST", headers, {}, raw)
-    return receive_webhook(channel, request, SECRETS, queue, parker, POLICY).status, queue, parker
+    return receive_webhook(channel, request, CHANNELS, SECRETS, queue, parker, POLICY).status, queue, parker
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(CHANNELS), any_body)
+@given(st.sampled_from(CHANNEL_NAMES), any_body)
 def test_any_validly_signed_body_is_acknowledged_and_never_raises(channel: str, raw: bytes) -> None:
     status, queue, parker = deliver(raw, signed_headers(channel, raw), channel)
     assert status == 200
     if not queue.sent and not parker.parked:  # nothing kept: the body held nothing to keep
-        assert channel_module(channel).parse(raw).messages == []  # type: ignore[union-attr]
+        assert CHANNELS[channel].parse(raw).messages == []
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(CHANNELS), any_body, st.text(max_size=80))
+@given(st.sampled_from(CHANNEL_NAMES), any_body, st.text(max_size=80))
 def test_any_wrong_signature_is_refused_and_nothing_kept(channel: str, raw: bytes, signature: str) -> None:
     headers = {"x-hub-signature-256": signature, "tiktok-signature": signature}
     if signature in signed_headers(channel, raw).values():
@@ -126,9 +127,9 @@ def test_a_tiktok_signature_outside_the_tolerance_is_refused(raw: bytes, skew: i
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(CHANNELS), any_body)
+@given(st.sampled_from(CHANNEL_NAMES), any_body)
 def test_parsing_is_deterministic(channel: str, raw: bytes) -> None:
-    module = channel_module(channel)
+    module = CHANNELS[channel]
     assert module is not None
 
     def outcome() -> object:

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from messaging_partner.ads import AdResolver, AdvertiserUnavailable
-from messaging_partner.models import AdReference, Channel, Route
-from messaging_partner.tiktok.client import TikTokApiError, TikTokClient
+from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
+from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.domain.ad_cards import AdCardResolver
+from messaging_partner.domain.errors import AdvertiserUnavailable, TikTokApiError
+from messaging_partner.domain.models import AdReference, Channel, Route
 from tests.unit.test_tiktok_client import ScriptedSession, envelope
 
 ADV = "adv-1"
@@ -49,10 +51,10 @@ def ad(ad_id: str, **extra: Any) -> dict[str, Any]:
 
 def resolver(
     *answers: Any, cache: FakeCache | None = None, tokens: FakeTokens | None = None
-) -> tuple[AdResolver, ScriptedSession]:
+) -> tuple[AdCardResolver, ScriptedSession]:
     session = ScriptedSession(list(answers))
     client = TikTokClient("https://tt.test/open_api/v1.3/", session=session, sleep=lambda _: None)  # type: ignore[arg-type]
-    return AdResolver(cache or FakeCache(), tokens or FakeTokens(), client), session
+    return AdCardResolver(cache or FakeCache(), tokens or FakeTokens(), TikTokAdsApi(client)), session
 
 
 PREVIEW = envelope(0, {"preview_link": "https://preview"})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from messaging_partner.attribution import Attribution, first_touch, source_of
-from messaging_partner.events import ConversationAttributed
-from messaging_partner.models import Channel, ConversationSource, InboundMessage, MessageKind, Referral
-from messaging_partner.ports import DeliveryFailed
+from messaging_partner.domain.attribution import Attribution, first_touch, source_of
+from messaging_partner.domain.domain_events import ConversationAttributed
+from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.models import Channel, ConversationSource, InboundMessage, MessageKind, Referral
 from tests.fakes import FakeConversationStore, FakePublisher, FakeSignalSender
 
 
@@ -158,8 +158,8 @@ def test_stripped_eea_event_is_counted_for_its_business_once_and_attributed_to_n
 
 
 # ---------------------------------------------------------------- routing, tracking IDs, lead buckets
-from messaging_partner.attribution import lead_bucket, local_day  # noqa: E402
-from messaging_partner.models import Route  # noqa: E402
+from messaging_partner.domain.leads import lead_bucket, local_day  # noqa: E402
+from messaging_partner.domain.models import Route  # noqa: E402
 
 
 class FakeRouter:

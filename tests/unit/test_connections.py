@@ -7,20 +7,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from messaging_partner.connections import (
+from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
+from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.domain.connections import (
     STATE_TTL_SECONDS,
     ConnectionFailed,
-    TikTokApp,
-    advertiser_token_failed,
-    business_account,
     failure_from_tiktok,
     finish_connection,
-    refresh_due_tokens,
     start_connection,
 )
-from messaging_partner.models import AdvertiserAccount, ConnectionKind
-from messaging_partner.tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
-from messaging_partner.tiktok.oauth import BusinessGrant
+from messaging_partner.domain.errors import TikTokApiError, TikTokTransportError
+from messaging_partner.domain.models import BusinessGrant, ConnectionKind, TikTokApp
+from messaging_partner.domain.tokens import business_account
 from tests.fakes import FakeAccountStore, FakeCipher, FakePublisher
 from tests.unit.test_tiktok_client import ScriptedSession, envelope
 
@@ -34,9 +32,10 @@ APP = TikTokApp(
 NOW = 1_763_800_000.0
 
 
-def tiktok(*answers: Any) -> tuple[TikTokClient, ScriptedSession]:
+def tiktok(*answers: Any) -> tuple[TikTokAuthApi, ScriptedSession]:
     session = ScriptedSession(list(answers))
-    return TikTokClient("https://tt.test/open_api/v1.3/", session=session, sleep=lambda _: None), session  # type: ignore[arg-type]
+    client = TikTokClient("https://tt.test/open_api/v1.3/", session=session, sleep=lambda _: None)  # type: ignore[arg-type]
+    return TikTokAuthApi(client), session
 
 
 def grant(access: str = "act-1", refresh: str = "rft-1") -> dict[str, Any]:
@@ -82,7 +81,7 @@ def test_start_needs_a_workspace() -> None:
     assert failure.value.reason == "no_workspace"
 
 
-def finish(query: dict[str, str], store: FakeAccountStore, client: TikTokClient | None = None, now: float = NOW) -> Any:
+def finish(query: dict[str, str], store: FakeAccountStore, client: TikTokAuthApi | None = None, now: float = NOW) -> Any:
     return finish_connection(query, APP, store, client or tiktok()[0], FakeCipher(), FakePublisher(), now)
 
 
@@ -151,65 +150,6 @@ def test_tiktok_failures_are_explained(error: Exception, reason: str, status: in
 def stored_business(store: FakeAccountStore, expires_in_hours: float = 1) -> None:
     account = business_account("biz-1", "acme", BusinessGrant.model_validate(grant()), FakeCipher(), NOW, version=3)
     store.save_business(account.model_copy(update={"access_expires_at_ms": int((NOW + expires_in_hours * 3600) * 1000)}))
-
-
-def test_refresh_rotates_due_tokens() -> None:
-    store, publisher = FakeAccountStore(), FakePublisher()
-    stored_business(store)
-    client, session = tiktok(envelope(0, grant("act-2", "rft-2")))
-    report = refresh_due_tokens(APP, store, client, FakeCipher(), publisher, NOW)
-    assert report.refreshed == ["biz-1"]
-    assert session.calls[0]["json"]["refresh_token"] == "rft-1"
-    account = store.businesses["biz-1"]
-    assert account.version == 4
-    assert (
-        FakeCipher().decrypt(
-            account.refresh_token_ciphertext, {"purpose": "tiktok-token", "kind": "business", "account": "biz-1"}
-        )
-        == "rft-2"
-    )
-
-
-def test_refresh_skips_tokens_not_yet_due() -> None:
-    store = FakeAccountStore()
-    stored_business(store, expires_in_hours=3)
-    assert refresh_due_tokens(APP, store, tiktok()[0], FakeCipher(), FakePublisher(), NOW).due == 0
-
-
-def test_losing_the_race_keeps_the_winner_token() -> None:
-    store = FakeAccountStore(race_lost=True)
-    stored_business(store)
-    report = refresh_due_tokens(APP, store, tiktok(envelope(0, grant("act-2", "rft-2")))[0], FakeCipher(), FakePublisher(), NOW)
-    assert report.lost_race == ["biz-1"]
-    assert store.businesses["biz-1"].version == 3
-
-
-@pytest.mark.parametrize("code", [40103, 40107])
-def test_dead_refresh_token_needs_reauth(code: int) -> None:
-    store, publisher = FakeAccountStore(), FakePublisher()
-    stored_business(store)
-    report = refresh_due_tokens(APP, store, tiktok(envelope(code))[0], FakeCipher(), publisher, NOW)
-    assert report.needs_reauth == ["biz-1"]
-    assert "connect it again" in store.reauth["business:biz-1"]
-    [event] = publisher.published
-    assert (event.detail_type, event.account_id, event.code) == ("AccountNeedsReauth", "biz-1", code)
-
-
-def test_other_failures_are_left_for_the_next_run() -> None:
-    store = FakeAccountStore()
-    stored_business(store)
-    report = refresh_due_tokens(APP, store, tiktok(envelope(40002), envelope(40002))[0], FakeCipher(), FakePublisher(), NOW)
-    assert report.failed == {"biz-1": "code 40002"}
-    assert store.reauth == {}
-
-
-@pytest.mark.parametrize(("code", "marked"), [(40105, True), (40106, True), (40100, False), (40102, False)])
-def test_advertiser_token_rejected_on_use(code: int, marked: bool) -> None:
-    store, publisher = FakeAccountStore(), FakePublisher()
-    account = AdvertiserAccount(advertiser_id="adv-1", workspace="acme", token_ciphertext="x", connected_at_ms=1)
-    assert advertiser_token_failed(TikTokApiError(code, "m"), account, store, publisher) is marked
-    assert ("advertiser:adv-1" in store.reauth) is marked
-    assert len(publisher.published) == (1 if marked else 0)
 
 
 def test_reconnecting_continues_the_token_version() -> None:

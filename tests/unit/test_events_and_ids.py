@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from messaging_partner.events import ConversationAttributed, MessageReceived, parse_signal_body
-from messaging_partner.models import Channel, InboundMessage, MessageKind
-from messaging_partner.queues import sqs_safe_id
+from messaging_partner.adapters.aws.queues import sqs_safe_id
+from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived, parse_signal_body
+from messaging_partner.domain.models import Channel, InboundMessage, MessageKind
 from tests.unit.test_attribution import inbound
 
 
@@ -31,7 +31,7 @@ def test_signal_queue_bodies_of_both_shapes() -> None:
     received = MessageReceived.for_message(inbound("m1"))
     assert parse_signal_body(received.model_dump_json()) == received
 
-    from messaging_partner.attribution import first_touch
+    from messaging_partner.domain.attribution import first_touch
 
     attributed = ConversationAttributed.for_conversation(first_touch(inbound("m1")))
     envelope = {

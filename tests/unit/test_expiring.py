@@ -1,33 +1,23 @@
 from __future__ import annotations
 
-import pytest
-
-from messaging_partner.expiring import ExpiringCache
+from messaging_partner.domain.expiring import ExpiringCache, Remembered
 
 
-def test_remembers_until_the_ttl_then_loads_again() -> None:
-    now, loads = [0.0], []
+def test_remembers_until_the_ttl_then_forgets() -> None:
+    now = [0.0]
     cache: ExpiringCache[int] = ExpiringCache(60, clock=lambda: now[0])
-
-    def load() -> int:
-        loads.append(1)
-        return len(loads)
-
-    assert cache.get("k", load) == 1
+    assert cache.recall("k") is None
+    assert cache.remember("k", 1) == 1
     now[0] = 59
-    assert cache.get("k", load) == 1
+    assert cache.recall("k") == Remembered(1)
     now[0] = 61
-    assert cache.get("k", load) == 2
+    assert cache.recall("k") is None
+    cache.remember("k", 2)
     assert cache.pop("k") == 2
     assert cache.pop("k") is None
 
 
-def test_a_failed_load_is_not_remembered() -> None:
-    cache: ExpiringCache[int] = ExpiringCache(60)
-
-    def fail() -> int:
-        raise LookupError("down")
-
-    with pytest.raises(LookupError):
-        cache.get("k", fail)
-    assert cache.get("k", lambda: 7) == 7
+def test_none_is_remembered_as_a_value() -> None:
+    cache: ExpiringCache[int | None] = ExpiringCache(60)
+    cache.remember("no route", None)
+    assert cache.recall("no route") == Remembered(None)

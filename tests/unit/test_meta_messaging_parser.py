@@ -15,22 +15,22 @@ from local.scenario import (
     messaging_referral,
     meta_messaging_body,
 )
-from messaging_partner.channels import channel_module
-from messaging_partner.channels.base import UnparseablePayload
-from messaging_partner.models import Channel, MessageKind
+from messaging_partner.adapters.channels import CHANNELS
+from messaging_partner.domain.errors import UnparseablePayload
+from messaging_partner.domain.models import Channel, MessageKind
 
 PAGE = "104650435882311"
 PSID = "6985123498273641"
-CHANNELS = [("messenger", "page"), ("instagram", "instagram")]
+META_MESSAGING = [("messenger", "page"), ("instagram", "instagram")]
 
 
 def parse(channel: str, object_type: str, *items: dict[str, Any]) -> Any:
-    module = channel_module(channel)
+    module = CHANNELS[channel]
     assert module is not None
     return module.parse(meta_messaging_body(object_type, PAGE, *items))
 
 
-@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+@pytest.mark.parametrize(("channel", "object_type"), META_MESSAGING)
 def test_documented_text_message(channel: str, object_type: str) -> None:
     documented = {
         "sender": {"id": PSID},
@@ -49,13 +49,13 @@ def test_documented_text_message(channel: str, object_type: str) -> None:
     assert message.conversation_key == f"{channel}#{PAGE}#{PSID}"
 
 
-@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+@pytest.mark.parametrize(("channel", "object_type"), META_MESSAGING)
 def test_attachment_only_message_has_no_text(channel: str, object_type: str) -> None:
     [message] = parse(channel, object_type, messaging_message(PSID, PAGE, "m_1", 1, text=None)).messages
     assert message.text is None
 
 
-@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+@pytest.mark.parametrize(("channel", "object_type"), META_MESSAGING)
 def test_echo_is_outbound_keyed_by_the_recipient(channel: str, object_type: str) -> None:
     [echo] = parse(channel, object_type, messaging_echo(PSID, PAGE, "m_echo", 5, "Thanks!")).messages
     assert echo.kind is MessageKind.ECHO
@@ -63,7 +63,7 @@ def test_echo_is_outbound_keyed_by_the_recipient(channel: str, object_type: str)
     assert echo.text is None  # our own words are not kept as customer text
 
 
-@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+@pytest.mark.parametrize(("channel", "object_type"), META_MESSAGING)
 def test_referral_on_the_first_message(channel: str, object_type: str) -> None:
     referral = click_to_messenger_referral("6045246247433", "Spring sneakers")
     [message] = parse(channel, object_type, messaging_message(PSID, PAGE, "m_1", 1, "hi", referral=referral)).messages
@@ -77,7 +77,7 @@ def test_referral_on_the_first_message(channel: str, object_type: str) -> None:
     assert message.referral.media_urls == ("https://scontent.example/ad.jpg",)
 
 
-@pytest.mark.parametrize(("channel", "object_type"), CHANNELS)
+@pytest.mark.parametrize(("channel", "object_type"), META_MESSAGING)
 def test_referral_without_a_message_still_records_the_click(channel: str, object_type: str) -> None:
     item = messaging_referral(PSID, PAGE, 1458692752478, click_to_messenger_referral("6045246247433", "Spring sneakers"))
     [click] = parse(channel, object_type, item).messages
@@ -138,7 +138,7 @@ def test_other_subscriptions_are_recognized() -> None:
     body = json.dumps(
         {"object": "instagram", "entry": [{"id": PAGE, "time": 1, "changes": [{"field": "comments", "value": {}}]}]}
     )
-    delivery = channel_module("instagram").parse(body.encode())  # type: ignore[union-attr]
+    delivery = CHANNELS["instagram"].parse(body.encode())
     assert delivery.recognized["changes"] == 1
 
 
@@ -153,5 +153,5 @@ def test_other_subscriptions_are_recognized() -> None:
 )
 def test_unparseable(channel: str, raw: bytes, reason: str) -> None:
     with pytest.raises(UnparseablePayload) as error:
-        channel_module(channel).parse(raw)  # type: ignore[union-attr]
+        CHANNELS[channel].parse(raw)
     assert error.value.reason.startswith(reason)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from messaging_partner.channels.meta import answer_handshake, hub_signature, verify_hub_signature
+from messaging_partner.adapters.channels.meta import answer_handshake, hub_signature, verify_hub_signature
 
 # The published X-Hub-Signature-256 test vector (GitHub's webhook docs use the same scheme).
 VECTOR_SECRET = "It's a Secret to Everybody"

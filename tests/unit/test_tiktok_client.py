@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from messaging_partner.tiktok.client import TikTokApiError, TikTokClient, TikTokTransportError
-from messaging_partner.tiktok.oauth import authorized_advertisers
+from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
+from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.domain.errors import TikTokApiError, TikTokTransportError
 
 
 @dataclass
@@ -47,7 +48,7 @@ def client(*answers: Any) -> tuple[TikTokClient, ScriptedSession, list[float]]:
 
 def test_success_returns_data_and_sends_header_and_trailing_slash() -> None:
     api, session, _ = client(envelope(0, {"list": [{"advertiser_id": "1", "advertiser_name": "Shoes"}]}))
-    advertisers = authorized_advertisers(api, "app", "secret", "token-1")
+    advertisers = TikTokAuthApi(api).authorized_advertisers("app", "secret", "token-1")
     assert [a.advertiser_id for a in advertisers] == ["1"]
     call = session.calls[0]
     assert call["url"] == "http://tiktok.test/open_api/v1.3/oauth2/advertiser/get/"

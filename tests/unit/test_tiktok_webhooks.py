@@ -13,9 +13,9 @@ from local.scenario import (
     tiktok_signature_header,
     tiktok_text_content,
 )
-from messaging_partner.channels import tiktok
-from messaging_partner.channels.base import HandshakeNotSupported, UnparseablePayload, VerificationPolicy, WebhookRequest
-from messaging_partner.models import MessageKind
+from messaging_partner.adapters.channels import tiktok
+from messaging_partner.domain.errors import HandshakeNotSupported, UnparseablePayload
+from messaging_partner.domain.models import MessageKind, VerificationPolicy, WebhookRequest
 from tests.fakes import FakeSecrets
 
 SECRETS = FakeSecrets()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging_partner.tracking import TrackingIdExtractor
+from messaging_partner.domain.tracking import TrackingIdExtractor
 
 EXTRACT = TrackingIdExtractor().extract
 ID = "7412345678901234567"

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from messaging_partner.channels.base import VerificationPolicy, WebhookRequest
-from messaging_partner.channels.meta import hub_signature
-from messaging_partner.ports import DeliveryFailed
-from messaging_partner.webhooks import receive_webhook
+from messaging_partner.adapters.channels import CHANNELS
+from messaging_partner.adapters.channels.meta import hub_signature
+from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
+from messaging_partner.domain.webhooks import receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 from tests.unit.test_whatsapp_parser import DOCUMENTED_EXAMPLE, body, change, message
 
@@ -22,7 +23,7 @@ def post(
 ) -> tuple[int, dict[str, object], FakeInboundQueue, FakeParker]:
     headers = {} if signature is None else {"x-hub-signature-256": signature}
     queue, parker = FakeInboundQueue(), FakeParker()
-    reply = receive_webhook(channel, WebhookRequest("POST", headers, {}, raw), SECRETS, queue, parker, POLICY)
+    reply = receive_webhook(channel, WebhookRequest("POST", headers, {}, raw), CHANNELS, SECRETS, queue, parker, POLICY)
     assert reply.content_type == "application/json"
     return reply.status, json.loads(reply.body), queue, parker
 
@@ -72,7 +73,7 @@ def test_enqueue_failure_propagates_so_the_platform_retries() -> None:
     queue = FakeInboundQueue(fail=True)
     request = WebhookRequest("POST", {"x-hub-signature-256": signed(DOCUMENTED_EXAMPLE)}, {}, DOCUMENTED_EXAMPLE)
     with pytest.raises(DeliveryFailed):
-        receive_webhook("whatsapp", request, SECRETS, queue, FakeParker(), POLICY)
+        receive_webhook("whatsapp", request, CHANNELS, SECRETS, queue, FakeParker(), POLICY)
 
 
 def test_unknown_channel_is_404_with_the_known_ones() -> None:
@@ -84,7 +85,7 @@ def test_unknown_channel_is_404_with_the_known_ones() -> None:
 def test_oversized_body_is_413_before_any_work() -> None:
     queue, parker = FakeInboundQueue(), FakeParker()
     request = WebhookRequest("POST", {}, {}, b"x" * 101)
-    reply = receive_webhook("whatsapp", request, SECRETS, queue, parker, POLICY, max_body_bytes=100)
+    reply = receive_webhook("whatsapp", request, CHANNELS, SECRETS, queue, parker, POLICY, max_body_bytes=100)
     assert reply.status == 413
     assert queue.sent == []
     assert parker.parked == []
@@ -93,7 +94,9 @@ def test_oversized_body_is_413_before_any_work() -> None:
 @pytest.mark.parametrize(("token", "status", "answer"), [("verify-me", 200, "1158201444"), ("wrong", 403, None), ("", 403, None)])
 def test_handshake(token: str, status: int, answer: str | None) -> None:
     query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
-    reply = receive_webhook("whatsapp", WebhookRequest("GET", {}, query, b""), SECRETS, FakeInboundQueue(), FakeParker(), POLICY)
+    reply = receive_webhook(
+        "whatsapp", WebhookRequest("GET", {}, query, b""), CHANNELS, SECRETS, FakeInboundQueue(), FakeParker(), POLICY
+    )
     assert reply.status == status
     assert reply.content_type == "text/plain"
     if answer is not None:
@@ -101,7 +104,9 @@ def test_handshake(token: str, status: int, answer: str | None) -> None:
 
 
 def test_tiktok_has_no_get_handshake() -> None:
-    reply = receive_webhook("tiktok", WebhookRequest("GET", {}, {}, b""), SECRETS, FakeInboundQueue(), FakeParker(), POLICY)
+    reply = receive_webhook(
+        "tiktok", WebhookRequest("GET", {}, {}, b""), CHANNELS, SECRETS, FakeInboundQueue(), FakeParker(), POLICY
+    )
     assert reply.status == 405
     assert "POSTs signed events" in json.loads(reply.body)["message"]
 
@@ -109,5 +114,7 @@ def test_tiktok_has_no_get_handshake() -> None:
 @pytest.mark.parametrize("channel", ["messenger", "instagram"])
 def test_meta_messaging_channels_share_the_handshake(channel: str) -> None:
     query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
-    reply = receive_webhook(channel, WebhookRequest("GET", {}, query, b""), SECRETS, FakeInboundQueue(), FakeParker(), POLICY)
+    reply = receive_webhook(
+        channel, WebhookRequest("GET", {}, query, b""), CHANNELS, SECRETS, FakeInboundQueue(), FakeParker(), POLICY
+    )
     assert (reply.status, reply.body) == (200, "42")

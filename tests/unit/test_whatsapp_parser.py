@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from messaging_partner.channels import whatsapp
-from messaging_partner.channels.base import UnparseablePayload
-from messaging_partner.models import Channel, MessageKind
+from messaging_partner.adapters.channels import whatsapp
+from messaging_partner.domain.errors import UnparseablePayload
+from messaging_partner.domain.models import Channel, MessageKind
 
 PHONE_NUMBER_ID = "106540352242922"
 

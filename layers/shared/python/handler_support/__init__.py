@@ -1,4 +1,5 @@
-"""What Lambda handlers share and the domain must not import: powertools observability, secrets, HTTP helpers.
+"""What Lambda handlers share and the domain must not import: settings, wiring, powertools observability, secrets, HTTP.
 
-Kept apart from messaging_partner because Tracer opens a UDP socket at import (DESIGN.md section 7).
+Kept apart from messaging_partner because powertools' Tracer opens a UDP socket at import
+(DESIGN.md section 7), and because only handlers read the environment.
 """

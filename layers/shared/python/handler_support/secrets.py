@@ -6,12 +6,13 @@ from functools import lru_cache
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from messaging_partner.aws import client
-from messaging_partner.settings import settings
+from messaging_partner.adapters.aws.clients import client
+
+from .settings import settings
 
 
 class SecretsManagerSecrets:
-    """Implements messaging_partner.channels.base.SecretSource; each secret is fetched on first use."""
+    """Implements the SecretSource port (messaging_partner/domain/ports.py); each secret is fetched on first use."""
 
     def meta_app_secret(self) -> str:
         return _secret(settings().meta_app_secret_id)

@@ -1,5 +1,8 @@
-"""Domain package of the TikTok Messaging Partner backend, shipped to every function as a layer.
+"""The shared package of the TikTok Messaging Partner backend, shipped to every function as a layer.
 
-Domain modules (models, events, channels, webhooks, attribution) import no AWS SDK;
-adapters live in store/, bus.py and queues.py.
+domain/    rules and shapes: what the backend decides; imports no boto3, requests or powertools
+adapters/  ways to talk to something outside: aws/, tiktok_api/, channels/
+
+Imports go one way: adapters import the domain, never the reverse. Handlers
+(functions/<name>/app.py) wire adapters into rules through handler_support/wiring.py.
 """

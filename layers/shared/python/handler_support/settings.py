@@ -1,0 +1,63 @@
+"""Resource names and knobs, read from the environment template.yaml gives every function (handlers only)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    account_links_table: str
+    conversations_table: str
+    ad_lookups_table: str
+    reports_table: str
+    inbound_queue_url: str
+    signal_queue_url: str
+    parked_queue_url: str
+    domain_bus_name: str
+    token_key_id: str
+    tiktok_app_id: str
+    tiktok_api_base_url: str
+    tiktok_advertiser_auth_url: str
+    tiktok_business_auth_url: str
+    oauth_redirect_url: str  # empty: derive from the request
+    tracking_id_patterns: tuple[str, ...]  # empty: the documented default
+    meta_app_secret_id: str
+    meta_verify_token_id: str
+    tiktok_app_secret_id: str
+    message_marker_ttl_days: int
+    tiktok_signature_tolerance_seconds: int
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        env = os.environ
+        return cls(
+            account_links_table=env["ACCOUNT_LINKS_TABLE"],
+            conversations_table=env["CONVERSATIONS_TABLE"],
+            ad_lookups_table=env["AD_LOOKUPS_TABLE"],
+            reports_table=env["REPORTS_TABLE"],
+            inbound_queue_url=env["INBOUND_QUEUE_URL"],
+            signal_queue_url=env["SIGNAL_QUEUE_URL"],
+            parked_queue_url=env["PARKED_QUEUE_URL"],
+            domain_bus_name=env["DOMAIN_BUS_NAME"],
+            token_key_id=env["TOKEN_KEY_ID"],
+            tiktok_app_id=env["TIKTOK_APP_ID"],
+            tiktok_api_base_url=env["TIKTOK_API_BASE_URL"],
+            tiktok_advertiser_auth_url=env["TIKTOK_ADVERTISER_AUTH_URL"],
+            tiktok_business_auth_url=env["TIKTOK_BUSINESS_AUTH_URL"],
+            oauth_redirect_url=env.get("OAUTH_REDIRECT_URL", ""),
+            tracking_id_patterns=tuple(json.loads(env.get("TRACKING_ID_PATTERNS") or "[]")),
+            meta_app_secret_id=env["META_APP_SECRET_ID"],
+            meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
+            tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],
+            message_marker_ttl_days=int(env.get("MESSAGE_MARKER_TTL_DAYS", "30")),
+            tiktok_signature_tolerance_seconds=int(env.get("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", "300")),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_environment()

@@ -1,0 +1,89 @@
+"""The adapters each function talks through, built from its settings: one named object per function.
+
+Handlers cache their object once per container (the memories inside, routes, cards and
+tokens, are what keep DynamoDB and TikTok calls rare) and hand its parts to the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from messaging_partner.adapters.aws.account_links import CachedRouter, DynamoAccountStore
+from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
+from messaging_partner.adapters.aws.bus import EventBridgePublisher
+from messaging_partner.adapters.aws.conversations import DynamoConversationStore
+from messaging_partner.adapters.aws.kms import KmsTokenCipher
+from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsSignalSender
+from messaging_partner.adapters.aws.reports import DynamoReports
+from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
+from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
+from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.domain.ad_cards import AdCardResolver
+from messaging_partner.domain.tokens import AdvertiserTokenSource
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class WebhookAdapters:
+    inbound_queue: SqsInboundQueue
+    parker: SqsParker
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> WebhookAdapters:
+        return cls(SqsInboundQueue(config.inbound_queue_url), SqsParker(config.parked_queue_url))
+
+
+@dataclass(frozen=True)
+class AttributionAdapters:
+    conversations: DynamoConversationStore
+    publisher: EventBridgePublisher
+    signals: SqsSignalSender
+    router: CachedRouter
+    ad_cards: AdCardResolver
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> AttributionAdapters:
+        accounts = DynamoAccountStore(config.account_links_table)
+        publisher = EventBridgePublisher(config.domain_bus_name)
+        tokens = AdvertiserTokenSource(accounts, KmsTokenCipher(config.token_key_id), publisher)
+        return cls(
+            conversations=DynamoConversationStore(
+                config.conversations_table, config.message_marker_ttl_days, reports=DynamoReports(config.reports_table)
+            ),
+            publisher=publisher,
+            signals=SqsSignalSender(config.signal_queue_url),
+            router=CachedRouter(accounts),
+            ad_cards=AdCardResolver(
+                DynamoAdCache(config.ad_lookups_table), tokens, TikTokAdsApi(TikTokClient(config.tiktok_api_base_url))
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class AccountAdapters:
+    """What the OAuth flows and the token refresher talk through."""
+
+    accounts: DynamoAccountStore
+    tiktok: TikTokAuthApi
+    cipher: KmsTokenCipher
+    publisher: EventBridgePublisher
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> AccountAdapters:
+        return cls(
+            accounts=DynamoAccountStore(config.account_links_table),
+            tiktok=TikTokAuthApi(TikTokClient(config.tiktok_api_base_url)),
+            cipher=KmsTokenCipher(config.token_key_id),
+            publisher=EventBridgePublisher(config.domain_bus_name),
+        )
+
+
+@dataclass(frozen=True)
+class AdminAdapters:
+    accounts: DynamoAccountStore
+    conversations: DynamoConversationStore
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> AdminAdapters:
+        return cls(DynamoAccountStore(config.account_links_table), DynamoConversationStore(config.conversations_table))

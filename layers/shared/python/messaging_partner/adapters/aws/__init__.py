@@ -1,0 +1,1 @@
+"""boto3 adapters: one module per service, one repository per DynamoDB table."""

@@ -1,0 +1,271 @@
+"""AccountLinks table (DESIGN.md section 3).
+
+ADV#<advertiser_id>  META                           the ad account: encrypted token, status, event sets
+ADV#<advertiser_id>  CHANNEL#<channel>#<account_id>  a linked chat account (GSI by_channel_account routes on it)
+LINK#<channel>#<account_id>  LINK                   guard: one advertiser per chat account
+BIZ#<business_id>    TOKEN                          tt_user tokens; refresh_bucket/refresh_due_at feed the sparse refresh_due GSI
+STATE#<state>        STATE                          OAuth state, single use, TTL
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
+from messaging_partner.domain.expiring import ExpiringCache
+from messaging_partner.domain.models import (
+    AccountLink,
+    AccountLinkStatus,
+    AdvertiserAccount,
+    BusinessAccount,
+    Channel,
+    OAuthState,
+    Route,
+)
+
+from .clients import client
+from .codec import from_item, to_item
+
+REFRESH_BUCKET = "TOKEN"  # the one partition of the sparse refresh_due index
+ADVERTISER_ENTITY = "ADVERTISER"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def advertiser_pk(advertiser_id: str) -> str:
+    return f"ADV#{advertiser_id}"
+
+
+def channel_account(channel: Channel | str, account_id: str) -> str:
+    return f"CHANNEL#{channel}#{account_id}"
+
+
+class DynamoAccountStore:
+    def __init__(self, table_name: str, clock: Callable[[], float] = time.time) -> None:
+        self._table = table_name
+        self._clock = clock
+
+    # ------------------------------------------------------------------ OAuth state
+    def put_state(self, state: OAuthState) -> None:
+        item = {"pk": f"STATE#{state.state}", "sk": "STATE", **state.model_dump(mode="json")}
+        client("dynamodb").put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def take_state(self, state: str) -> OAuthState | None:
+        dynamodb = client("dynamodb")
+        try:
+            old = dynamodb.delete_item(
+                TableName=self._table,
+                Key=to_item({"pk": f"STATE#{state}", "sk": "STATE"}),
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return None
+        return OAuthState.model_validate(_fields(from_item(old))) if old else None
+
+    # ------------------------------------------------------------------ advertisers
+    def save_advertiser(self, account: AdvertiserAccount) -> None:
+        item = {"pk": advertiser_pk(account.advertiser_id), "sk": "META", "entity_type": ADVERTISER_ENTITY, **_dump(account)}
+        client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
+
+    def get_advertiser(self, advertiser_id: str) -> tuple[AdvertiserAccount, list[AccountLink]] | None:
+        items = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_item({":pk": advertiser_pk(advertiser_id)})
+        )
+        meta = next((i for i in items if i["sk"] == "META"), None)
+        if meta is None:
+            return None
+        links = [AccountLink.model_validate(_fields(i)) for i in items if i["sk"].startswith("CHANNEL#")]
+        return AdvertiserAccount.model_validate(_fields(meta)), links
+
+    def list_advertisers(self) -> list[AdvertiserAccount]:
+        items = self._query(
+            IndexName="advertisers",
+            KeyConditionExpression="entity_type = :entity",
+            ExpressionAttributeValues=to_item({":entity": ADVERTISER_ENTITY}),
+        )
+        return [AdvertiserAccount.model_validate(_fields(i)) for i in items]
+
+    # ------------------------------------------------------------------ links
+    def link(self, link: AccountLink) -> None:
+        """Links a chat account. AlreadyLinked: another advertiser has it; UnknownAdvertiser: not connected."""
+        me = link.advertiser_id
+        advertiser = self.get_advertiser(me)
+        if advertiser is None:
+            raise UnknownAdvertiser(me)
+        link = link.model_copy(update={"timezone": advertiser[0].timezone})
+        guard = {"pk": f"LINK#{link.channel}#{link.account_id}", "sk": "LINK", "advertiser_id": me}
+        item = {
+            "pk": advertiser_pk(me),
+            "sk": channel_account(link.channel, link.account_id),
+            "channel_account": channel_account(link.channel, link.account_id),
+        }
+        item.update(_dump(link))
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": to_item({"pk": advertiser_pk(me), "sk": "META"}),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(guard),
+                            "ConditionExpression": "attribute_not_exists(pk) OR advertiser_id = :me",
+                            "ExpressionAttributeValues": to_item({":me": me}),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {"Put": {"TableName": self._table, "Item": to_item(item)}},
+                ]
+            )
+        except dynamodb.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == _CONDITION_FAILED:
+                raise UnknownAdvertiser(me) from None
+            if len(reasons) > 1 and reasons[1].get("Code") == _CONDITION_FAILED:
+                owner = from_item(reasons[1]["Item"]).get("advertiser_id") if "Item" in reasons[1] else self._owner(link)
+                raise AlreadyLinked(link.channel, link.account_id, str(owner)) from None
+            raise
+
+    def unlink(self, advertiser_id: str, channel: Channel, account_id: str) -> bool:
+        """Removes the link and its guard; conversations and reports stay. False when there was no such link."""
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": to_item({"pk": advertiser_pk(advertiser_id), "sk": channel_account(channel, account_id)}),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {"Delete": {"TableName": self._table, "Key": to_item({"pk": f"LINK#{channel}#{account_id}", "sk": "LINK"})}},
+                ]
+            )
+        except dynamodb.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def route(self, channel: Channel, account_id: str) -> Route | None:
+        """Webhook routing: the advertiser a chat account is linked to, from the by_channel_account index."""
+        items = self._query(
+            IndexName="by_channel_account",
+            KeyConditionExpression="channel_account = :key",
+            ExpressionAttributeValues=to_item({":key": channel_account(channel, account_id)}),
+        )
+        if not items:
+            return None
+        link = items[0]
+        return Route(
+            advertiser_id=str(link["advertiser_id"]),
+            timezone=str(link.get("timezone", "UTC")),
+            display_name=link.get("display_name"),
+        )
+
+    def advertiser_for(self, channel: Channel, account_id: str) -> str | None:
+        route = self.route(channel, account_id)
+        return route.advertiser_id if route else None
+
+    # ------------------------------------------------------------------ business accounts
+    def save_business(self, account: BusinessAccount) -> None:
+        client("dynamodb").put_item(TableName=self._table, Item=to_item(self._business_item(account)))
+
+    def get_business(self, business_id: str) -> BusinessAccount | None:
+        item = (
+            client("dynamodb")
+            .get_item(TableName=self._table, Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}), ConsistentRead=True)
+            .get("Item")
+        )
+        return BusinessAccount.model_validate(_fields(from_item(item))) if item else None
+
+    def businesses_due_for_refresh(self, until_ms: int) -> list[str]:
+        items = self._query(
+            IndexName="refresh_due",
+            KeyConditionExpression="refresh_bucket = :bucket AND refresh_due_at <= :until",
+            ExpressionAttributeValues=to_item({":bucket": REFRESH_BUCKET, ":until": until_ms}),
+        )
+        return [str(i["pk"]).removeprefix("BIZ#") for i in items]
+
+    def rotate_business_tokens(self, account: BusinessAccount, expected_version: int) -> bool:
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.put_item(
+                TableName=self._table,
+                Item=to_item(self._business_item(account)),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues=to_item({":expected": expected_version}),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None:
+        key = (
+            {"pk": f"BIZ#{account_id}", "sk": "TOKEN"} if kind == "business" else {"pk": advertiser_pk(account_id), "sk": "META"}
+        )
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=to_item(key),
+            # Leaving the sparse refresh index: a dead token is not retried every hour.
+            UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item({":status": AccountLinkStatus.NEEDS_REAUTH.value, ":reason": reason}),
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def _business_item(self, account: BusinessAccount) -> dict[str, Any]:
+        item = {"pk": f"BIZ#{account.business_id}", "sk": "TOKEN", **_dump(account)}
+        if account.status is AccountLinkStatus.ACTIVE:
+            item.update(refresh_bucket=REFRESH_BUCKET, refresh_due_at=account.access_expires_at_ms)
+        return item
+
+    def _owner(self, link: AccountLink) -> str | None:
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self._table,
+                Key=to_item({"pk": f"LINK#{link.channel}#{link.account_id}", "sk": "LINK"}),
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        return str(from_item(item)["advertiser_id"]) if item else None
+
+    def _query(self, **request: Any) -> list[dict[str, Any]]:
+        paginator = client("dynamodb").get_paginator("query")
+        return [from_item(item) for page in paginator.paginate(TableName=self._table, **request) for item in page["Items"]]
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return dict(model.model_dump(mode="json", exclude_none=True))
+
+
+def _fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in item.items()
+        if k not in ("pk", "sk", "entity_type", "channel_account", "refresh_bucket", "refresh_due_at")
+    }
+
+
+class CachedRouter:
+    """Routes for a minute per Lambda container: routing is read when a conversation opens, links change rarely."""
+
+    def __init__(self, store: DynamoAccountStore, ttl_seconds: float = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._routes: ExpiringCache[Route | None] = ExpiringCache(ttl_seconds, clock)
+
+    def route(self, channel: Channel, account_id: str) -> Route | None:
+        key = (str(channel), account_id)
+        remembered = self._routes.recall(key)
+        if remembered is not None:
+            return remembered.value
+        return self._routes.remember(key, self._store.route(channel, account_id))

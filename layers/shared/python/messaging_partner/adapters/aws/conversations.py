@@ -1,0 +1,187 @@
+"""Conversations table: pk CONV#<conversation key>, sk META (the conversation) / MSG#<id> (markers).
+
+One transaction per message writes the marker (the dedupe) and updates the conversation,
+so the two never disagree; the transaction that opens a conversation also counts its lead
+(reports.py builds that item). Which write to try first is attribution's choice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from messaging_partner.domain.models import Conversation, InboundMessage, LeadCount, MessageKind
+from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
+
+from .clients import client
+from .codec import from_item, to_item
+from .reports import DynamoReports
+
+META = "META"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def conversation_pk(conversation_key: str) -> str:
+    return f"CONV#{conversation_key}"
+
+
+def marker_sk(platform_message_id: str) -> str:
+    return f"MSG#{platform_message_id}"
+
+
+class DynamoConversationStore:
+    def __init__(
+        self,
+        table_name: str,
+        marker_ttl_days: int = 30,
+        clock: Callable[[], float] = time.time,
+        reports: DynamoReports | None = None,
+    ) -> None:
+        self._table = table_name
+        self._reports = reports
+        self._marker_ttl_seconds = marker_ttl_days * 86400
+        self._clock = clock
+
+    def append(self, message: InboundMessage) -> RecordedMessage | None:
+        """Marks the message and adds it to its conversation; None when the conversation does not exist yet."""
+        is_customer_message = 1 if message.kind is MessageKind.MESSAGE else 0
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": META}),
+                "ConditionExpression": "attribute_exists(pk)",
+                "UpdateExpression": "ADD customer_message_count :count SET last_message_at_ms = :at",
+                "ExpressionAttributeValues": to_item({":count": is_customer_message, ":at": message.sent_at_ms}),
+            }
+        }
+        reasons = self._transact([self._marker_put(message, created_conversation=False), update])
+        if reasons is None:
+            return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, created_conversation=False)
+        if reasons[0].get("Code") == _CONDITION_FAILED:
+            return self._duplicate(message, reasons[0])
+        return None
+
+    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+        """Marks the message, creates the conversation and counts its lead in one transaction.
+
+        None when another delivery opened the conversation first.
+        """
+        item = {
+            "pk": conversation_pk(conversation.conversation_key),
+            "sk": META,
+            **conversation.model_dump(mode="json", exclude_none=True),
+        }
+        put = {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        writes = [self._marker_put(message, created_conversation=True), put]
+        if self._reports is not None and lead is not None:
+            writes.append(self._reports.lead_increment(lead))
+        reasons = self._transact(writes)
+        if reasons is None:
+            return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, created_conversation=True)
+        if reasons[0].get("Code") == _CONDITION_FAILED:
+            return self._duplicate(message, reasons[0])
+        return None
+
+    def count_stripped(self, message: InboundMessage) -> bool:
+        """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.
+
+        It lives under the conversation key with no customer, next to the marker that makes it idempotent.
+        """
+        day = time.strftime("%Y-%m-%d", time.gmtime(message.sent_at_ms / 1000))
+        counter = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": f"STRIPPED#{day}"}),
+                "UpdateExpression": "ADD stripped_count :one",
+                "ExpressionAttributeValues": to_item({":one": 1}),
+            }
+        }
+        return self._transact([self._marker_put(message, created_conversation=False), counter]) is None
+
+    def stripped_count(self, channel_business_key: str, day: str) -> int:
+        key = to_item({"pk": conversation_pk(channel_business_key), "sk": f"STRIPPED#{day}"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return int(from_item(item).get("stripped_count", 0)) if item else 0
+
+    def list_for_advertiser(
+        self, advertiser_id: str, from_ms: int, to_ms: int, source: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Conversation], str | None]:
+        """An advertiser's conversations started in [from_ms, to_ms], newest first, from the by_advertiser index."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_advertiser",
+            "KeyConditionExpression": "advertiser_id = :advertiser AND started_at_ms BETWEEN :from AND :to",
+            "ExpressionAttributeValues": to_item({":advertiser": advertiser_id, ":from": from_ms, ":to": to_ms}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if source:
+            request["FilterExpression"] = "#source = :source"
+            request["ExpressionAttributeNames"] = {"#source": "source"}
+            request["ExpressionAttributeValues"].update(to_item({":source": source}))
+        if cursor:
+            request["ExclusiveStartKey"] = to_item(json.loads(base64.urlsafe_b64decode(cursor.encode())))
+        answer = client("dynamodb").query(**request)
+        conversations = [Conversation.model_validate(_without_keys(from_item(item))) for item in answer["Items"]]
+        last = answer.get("LastEvaluatedKey")
+        next_cursor = base64.urlsafe_b64encode(json.dumps(from_item(last)).encode()).decode() if last else None
+        return conversations, next_cursor
+
+    def get(self, conversation_key: str) -> Conversation | None:
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return Conversation.model_validate(_without_keys(from_item(item))) if item else None
+
+    def _marker_put(self, message: InboundMessage, created_conversation: bool) -> dict[str, Any]:
+        marker = {
+            "pk": conversation_pk(message.conversation_key),
+            "sk": marker_sk(message.platform_message_id),
+            "kind": message.kind.value,
+            "sent_at_ms": message.sent_at_ms,
+            "created_conversation": created_conversation,
+            "expires_at": int(self._clock()) + self._marker_ttl_seconds,
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(marker),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _duplicate(self, message: InboundMessage, reason: dict[str, Any]) -> RecordedMessage:
+        marker = from_item(reason["Item"]) if "Item" in reason else self._marker(message)
+        if not marker.get("created_conversation"):
+            return RecordedMessage(RecordOutcome.DUPLICATE, None, created_conversation=False)
+        # The redelivered message is the one that opened the conversation: its event may not have gone out.
+        return RecordedMessage(RecordOutcome.DUPLICATE, self.get(message.conversation_key), created_conversation=True)
+
+    def _marker(self, message: InboundMessage) -> dict[str, Any]:
+        key = to_item({"pk": conversation_pk(message.conversation_key), "sk": marker_sk(message.platform_message_id)})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else {}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """None on success, else DynamoDB's cancellation reasons (one per item)."""
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.transact_write_items(TransactItems=items)
+        except dynamodb.exceptions.TransactionCanceledException as error:
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])
+            if not any(r.get("Code") == _CONDITION_FAILED for r in reasons):
+                raise  # a conflict or throttle: let the batch retry it
+            return reasons
+        return None
+
+
+def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}

@@ -1,0 +1,106 @@
+"""SQS adapters: InboundQueue (FIFO), SignalQueue and the parked-payloads queue."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from messaging_partner.domain.domain_events import MessageReceived
+from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.models import InboundMessage
+
+from .clients import client
+
+SQS_BATCH_LIMIT = 10
+_SQS_ID_LIMIT = 128
+_SQS_ID_ALLOWED = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
+# Keep parked bodies inside SQS's 1 MiB message limit, with room for the envelope.
+_PARKED_PAYLOAD_LIMIT = 700 * 1024
+
+
+def sqs_safe_id(value: str) -> str:
+    """A MessageGroupId / MessageDeduplicationId: the value itself, or its hash when SQS would refuse it."""
+    if len(value) <= _SQS_ID_LIMIT and _SQS_ID_ALLOWED.match(value):
+        return value
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def send_in_batches(queue_url: str, entries: Sequence[dict[str, Any]]) -> None:
+    """SendMessageBatch in tens; entries SQS refused are retried once, then DeliveryFailed."""
+    sqs = client("sqs")
+    for start in range(0, len(entries), SQS_BATCH_LIMIT):
+        chunk = [dict(entry, Id=str(i)) for i, entry in enumerate(entries[start : start + SQS_BATCH_LIMIT])]
+        with delivery_errors(queue_url):
+            failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed", [])
+            if failed:
+                retry = [chunk[int(f["Id"])] for f in failed]
+                still_failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=retry).get("Failed", [])
+                if still_failed:
+                    codes = sorted({f.get("Code", "?") for f in still_failed})
+                    raise DeliveryFailed(f"SQS refused {len(still_failed)} messages ({', '.join(codes)})")
+
+
+@contextmanager
+def delivery_errors(destination: str) -> Iterator[None]:
+    """AWS SDK errors on a send become DeliveryFailed: the caller must not acknowledge."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise DeliveryFailed(f"Could not deliver to {destination}: {error}") from error
+
+
+class SqsInboundQueue:
+    def __init__(self, queue_url: str) -> None:
+        self._queue_url = queue_url
+
+    def send(self, messages: Sequence[InboundMessage]) -> None:
+        send_in_batches(
+            self._queue_url,
+            [
+                {
+                    "MessageBody": message.model_dump_json(exclude_none=True),
+                    "MessageGroupId": sqs_safe_id(message.conversation_key),
+                    "MessageDeduplicationId": sqs_safe_id(message.deduplication_key),
+                }
+                for message in messages
+            ],
+        )
+
+
+class SqsSignalSender:
+    def __init__(self, queue_url: str) -> None:
+        self._queue_url = queue_url
+
+    def send(self, signals: Sequence[MessageReceived]) -> None:
+        send_in_batches(self._queue_url, [{"MessageBody": signal.model_dump_json(exclude_none=True)} for signal in signals])
+
+
+class SqsParker:
+    """Keeps what we could verify but not read, with the reason, for 14 days."""
+
+    def __init__(self, queue_url: str, clock: Callable[[], float] = time.time) -> None:
+        self._queue_url = queue_url
+        self._clock = clock
+
+    def park(self, channel: str, reason: str, payload: bytes | Any) -> None:
+        record: dict[str, Any] = {"channel": channel, "reason": reason, "parked_at_ms": int(self._clock() * 1000)}
+        if isinstance(payload, bytes):
+            record["sha256"] = hashlib.sha256(payload).hexdigest()
+            record["size"] = len(payload)
+            if len(payload) <= _PARKED_PAYLOAD_LIMIT:
+                record["body_base64"] = base64.b64encode(payload).decode()
+            else:
+                record["truncated"] = True
+                record["body_base64"] = base64.b64encode(payload[:_PARKED_PAYLOAD_LIMIT]).decode()
+        else:
+            record["fragment"] = payload
+        with delivery_errors(self._queue_url):
+            client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(record, default=str))

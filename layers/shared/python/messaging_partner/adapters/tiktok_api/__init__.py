@@ -1,0 +1,1 @@
+"""TikTok Business API over HTTPS: one client (envelope, errors, retries), one module per API family."""

@@ -1,0 +1,53 @@
+"""Authorization endpoints: Marketing API advertiser tokens and tt_user Business Account tokens (tiktok.md 1a, 1b)."""
+
+from __future__ import annotations
+
+import json
+
+from messaging_partner.domain.errors import RetryPolicy
+from messaging_partner.domain.models import AdvertiserGrant, AuthorizedAdvertiser, BusinessGrant
+
+from .client import TikTokClient
+
+
+class TikTokAuthApi:
+    """The TikTokAuth port over the Business API."""
+
+    def __init__(self, client: TikTokClient) -> None:
+        self._client = client
+
+    def exchange_advertiser_code(self, app_id: str, secret: str, auth_code: str) -> AdvertiserGrant:
+        data = self._client.post("oauth2/access_token/", {"app_id": app_id, "secret": secret, "auth_code": auth_code})
+        return AdvertiserGrant.model_validate(data)
+
+    def authorized_advertisers(self, app_id: str, secret: str, access_token: str) -> list[AuthorizedAdvertiser]:
+        """GET /oauth2/advertiser/get/: every ad account the advertiser token reaches."""
+        data = self._client.get("oauth2/advertiser/get/", {"app_id": app_id, "secret": secret}, access_token=access_token)
+        return [AuthorizedAdvertiser.model_validate(item) for item in data.get("list", [])]
+
+    def advertiser_timezones(self, advertiser_ids: list[str], access_token: str) -> dict[str, str]:
+        """GET /advertiser/info/: each ad account's time zone (report days are counted in it)."""
+        data = self._client.get("advertiser/info/", {"advertiser_ids": json.dumps(advertiser_ids)}, access_token=access_token)
+        return {str(item["advertiser_id"]): str(item["timezone"]) for item in data.get("list", []) if item.get("timezone")}
+
+    def message_event_set_ids(self, advertiser_id: str, access_token: str) -> list[str]:
+        """GET /ctm/message_event_set/get/: the advertiser's message event sets (needs CTX Events Management)."""
+        data = self._client.get("ctm/message_event_set/get/", {"advertiser_id": advertiser_id}, access_token=access_token)
+        return [
+            str(item["message_event_set_id"]) for item in data.get("message_event_set_list", []) if "message_event_set_id" in item
+        ]
+
+    def exchange_business_code(self, app_id: str, secret: str, auth_code: str, redirect_uri: str) -> BusinessGrant:
+        body = {
+            "client_id": app_id,
+            "client_secret": secret,
+            "grant_type": "authorization_code",
+            "auth_code": auth_code,
+            "redirect_uri": redirect_uri,
+        }
+        return BusinessGrant.model_validate(self._client.post("tt_user/oauth2/token/", body))
+
+    def refresh_business_token(self, app_id: str, secret: str, refresh_token: str, retry: RetryPolicy) -> BusinessGrant:
+        """How often to try is the caller's: domain/tokens.py owns the refresh retry policy."""
+        body = {"client_id": app_id, "client_secret": secret, "grant_type": "refresh_token", "refresh_token": refresh_token}
+        return BusinessGrant.model_validate(self._client.post("tt_user/oauth2/refresh_token/", body, retry=retry))

@@ -1,0 +1,80 @@
+"""The TikTok Business API client: envelope, error codes, retries (reference/tiktok.md section 2).
+
+Every answer is {code, message, request_id, data} with HTTP 200, errors included; throttling
+is code 40100/40016/40133, never HTTP 429. How a failed call is tried again is a
+RetryPolicy (domain/errors.py): by default GETs retry throttling, system errors and network
+faults; POSTs only throttling, because TikTok has no idempotency keys and a retried POST can
+act twice (40050 "duplicated request"). A caller that knows its POST is safe to repeat
+passes its own policy (domain/tokens.py REFRESH_RETRY).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from messaging_partner.domain.errors import SAFE_TO_REPEAT, THROTTLING_ONLY, RetryPolicy, TikTokApiError, TikTokTransportError
+
+DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
+
+
+class TikTokClient:
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._sleep = sleep
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        access_token: str | None = None,
+        retry: RetryPolicy = SAFE_TO_REPEAT,
+    ) -> dict[str, Any]:
+        return self._call("GET", path, access_token, retry, params=params)
+
+    def post(
+        self, path: str, body: Mapping[str, Any], access_token: str | None = None, retry: RetryPolicy = THROTTLING_ONLY
+    ) -> dict[str, Any]:
+        return self._call("POST", path, access_token, retry, json=body)
+
+    def _call(self, method: str, path: str, access_token: str | None, retry: RetryPolicy, **request: Any) -> dict[str, Any]:
+        url = self._base_url + path.strip("/") + "/"  # TikTok answers 404 without the trailing slash
+        headers = {"Access-Token": access_token} if access_token else {}
+        retries_done = 0
+        while True:
+            try:
+                return self._once(method, url, path, headers, request)
+            except (TikTokApiError, TikTokTransportError) as error:
+                wait = retry.backoff(error, retries_done)
+                if wait is None:
+                    raise
+            self._sleep(wait)
+            retries_done += 1
+
+    def _once(self, method: str, url: str, path: str, headers: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._session.request(method, url, headers=headers, timeout=self._timeout, **request)
+        except requests.RequestException as error:
+            raise TikTokTransportError(f"TikTok API {path} unreachable: {type(error).__name__}") from None
+        if response.status_code != 200:
+            raise TikTokTransportError(f"TikTok API {path} answered HTTP {response.status_code}")
+        try:
+            envelope = response.json()
+        except ValueError:
+            raise TikTokTransportError(f"TikTok API {path} answered a body that is not JSON") from None
+        code = int(envelope.get("code", -1))
+        if code not in (0, 20001):  # 20001: partial success, data still usable
+            raise TikTokApiError(code, str(envelope.get("message", "")), envelope.get("request_id"), path)
+        data = envelope.get("data") or {}
+        return data if isinstance(data, dict) else {"value": data}

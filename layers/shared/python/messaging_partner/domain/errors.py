@@ -1,0 +1,105 @@
+"""The failures the rules meet, whichever adapter raised them, and how a failed TikTok call is tried again.
+
+Adapters raise these; rules catch them. Each message says what a person should do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# TikTok answers HTTP 200 with a code in its envelope (reference/tiktok.md section 2).
+THROTTLED = frozenset({40100, 40016, 40133})
+SYSTEM_ERRORS = frozenset({50000, 50002, 51065, 60001})
+ACCESS_TOKEN_INVALID = frozenset({40102, 40105, 40106})
+REFRESH_TOKEN_INVALID = frozenset({40103, 40107})
+ADVERTISER_TOKEN_REVOKED = frozenset({40105, 40106})  # refused on use: the ad account must be connected again
+PERMISSION_MISSING = frozenset({40001, 40125, 40118})
+
+
+class DeliveryFailed(Exception):
+    """A queue or bus did not take everything it was given; the caller must not acknowledge."""
+
+
+class UnparseablePayload(Exception):
+    """A verified body we cannot read; it is parked with this reason, never dropped."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HandshakeNotSupported(Exception):
+    """The platform verifies its endpoint another way (TikTok: no GET handshake)."""
+
+
+class AlreadyLinked(Exception):
+    def __init__(self, channel: str, account_id: str, advertiser_id: str) -> None:
+        super().__init__(
+            f"The {channel} account {account_id} is already linked to advertiser {advertiser_id}. "
+            "Unlink it there first; a chat account routes to one advertiser at a time."
+        )
+        self.advertiser_id = advertiser_id
+
+
+class UnknownAdvertiser(Exception):
+    def __init__(self, advertiser_id: str) -> None:
+        super().__init__(f"No connected advertiser {advertiser_id}. Connect it first: GET /oauth/tiktok/advertiser/start.")
+
+
+class AdvertiserUnavailable(Exception):
+    """No usable token for the advertiser (not connected, or NEEDS_REAUTH); the message says which."""
+
+
+class TikTokApiError(Exception):
+    """TikTok answered with an error code in its envelope."""
+
+    def __init__(self, code: int, message: str, request_id: str | None = None, path: str = "") -> None:
+        super().__init__(f"TikTok API {path} answered code {code}: {message}")
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.path = path
+
+    @property
+    def is_throttled(self) -> bool:
+        return self.code in THROTTLED
+
+    @property
+    def is_system_error(self) -> bool:
+        return self.code in SYSTEM_ERRORS
+
+    @property
+    def needs_reauthorization(self) -> bool:
+        return self.code in ACCESS_TOKEN_INVALID or self.code in REFRESH_TOKEN_INVALID
+
+
+class TikTokTransportError(Exception):
+    """No envelope came back: a network fault, an HTTP error status, or a body that is not JSON."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a TikTok call is tried again within one call: on what, how often, how long apart.
+
+    Throttling is always retried. System errors and unreachable answers only where the call is
+    safe to repeat: TikTok has no idempotency keys, so a repeated POST can act twice.
+    """
+
+    retries: int = 2
+    first_backoff_seconds: float = 1.0  # doubled at each retry
+    system_errors: bool = True
+    unreachable: bool = True
+
+    def backoff(self, error: TikTokApiError | TikTokTransportError, retries_done: int) -> float | None:
+        """Seconds to wait before trying again, or None to give up and raise."""
+        if retries_done >= self.retries:
+            return None
+        if isinstance(error, TikTokTransportError):
+            retryable = self.unreachable
+        else:
+            retryable = error.is_throttled or (self.system_errors and error.is_system_error)
+        return self.first_backoff_seconds * 2**retries_done if retryable else None
+
+
+SAFE_TO_REPEAT = RetryPolicy()  # reads, and writes that are safe to repeat
+THROTTLING_ONLY = RetryPolicy(system_errors=False, unreachable=False)  # writes that could act twice

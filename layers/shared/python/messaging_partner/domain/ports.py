@@ -1,0 +1,210 @@
+"""Every interface the rules talk through. Adapters (messaging_partner/adapters) implement them; tests fake them.
+
+Grouped by what is on the other side: the platforms' webhooks, our queues and bus, our
+tables, the key that encrypts tokens, and TikTok's Business API. The failures they raise
+are in errors.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from .domain_events import DomainEvent, MessageReceived
+from .errors import RetryPolicy, TikTokApiError
+from .models import (
+    AccountLink,
+    AdReference,
+    AdvertiserAccount,
+    AdvertiserGrant,
+    AuthorizedAdvertiser,
+    BusinessAccount,
+    BusinessGrant,
+    Channel,
+    Conversation,
+    InboundMessage,
+    LeadCount,
+    OAuthState,
+    ParsedDelivery,
+    Route,
+    SmartPlusAd,
+    TikTokAd,
+    VerificationPolicy,
+    WebhookRequest,
+)
+
+# ---------------------------------------------------------------- the platforms' webhooks
+
+
+class SecretSource(Protocol):
+    """Webhook secrets, fetched lazily so a channel only pays for the secret it uses."""
+
+    def meta_app_secret(self) -> str: ...
+
+    def meta_verify_token(self) -> str: ...
+
+    def tiktok_app_secret(self) -> str: ...
+
+
+class WebhookChannel(Protocol):
+    """One platform's webhook dialect: adapters/channels/<platform>.py."""
+
+    @property
+    def CHANNEL(self) -> Channel: ...
+
+    def verify(self, request: WebhookRequest, secrets: SecretSource, policy: VerificationPolicy) -> bool: ...
+
+    def handshake(self, query: Mapping[str, str], secrets: SecretSource) -> str | None:
+        """The challenge to echo, or None to refuse; raises HandshakeNotSupported where the platform has none."""
+        ...
+
+    def parse(self, raw_body: bytes) -> ParsedDelivery: ...
+
+
+# ---------------------------------------------------------------- queues and bus
+
+
+class InboundQueue(Protocol):
+    def send(self, messages: Sequence[InboundMessage]) -> None: ...
+
+
+class Parker(Protocol):
+    def park(self, channel: str, reason: str, payload: bytes | Any) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class SignalSender(Protocol):
+    def send(self, signals: Sequence[MessageReceived]) -> None: ...
+
+
+# ---------------------------------------------------------------- tables
+
+
+class RecordOutcome(StrEnum):
+    NEW_CONVERSATION = "new_conversation"
+    EXISTING_CONVERSATION = "existing_conversation"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class RecordedMessage:
+    outcome: RecordOutcome
+    conversation: Conversation | None  # set for a new conversation
+    created_conversation: bool  # this message (possibly redelivered) is the one that opened it
+
+
+class Router(Protocol):
+    def route(self, channel: Channel, account_id: str) -> Route | None: ...
+
+
+class ConversationStore(Protocol):
+    """Each call is one write: the message's dedupe marker and its conversation change together."""
+
+    def append(self, message: InboundMessage) -> RecordedMessage | None:
+        """Adds the message to its open conversation; None when the conversation is not open yet."""
+        ...
+
+    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+        """Creates the conversation with its first message and counts its lead; None when another delivery opened it."""
+        ...
+
+    def count_stripped(self, message: InboundMessage) -> bool: ...
+
+    def get(self, conversation_key: str) -> Conversation | None: ...
+
+
+class AccountStore(Protocol):
+    def put_state(self, state: OAuthState) -> None: ...
+
+    def take_state(self, state: str) -> OAuthState | None:
+        """Removes and returns the state atomically: a second take of the same state returns None."""
+        ...
+
+    def save_advertiser(self, account: AdvertiserAccount) -> None: ...
+
+    def get_advertiser(self, advertiser_id: str) -> tuple[AdvertiserAccount, list[AccountLink]] | None: ...
+
+    def save_business(self, account: BusinessAccount) -> None: ...
+
+    def get_business(self, business_id: str) -> BusinessAccount | None: ...
+
+    def businesses_due_for_refresh(self, until_ms: int) -> list[str]: ...
+
+    def rotate_business_tokens(self, account: BusinessAccount, expected_version: int) -> bool:
+        """Saves account when the stored version is still expected_version; False when another refresher won."""
+        ...
+
+    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None: ...
+
+    def link(self, link: AccountLink) -> None: ...
+
+    def unlink(self, advertiser_id: str, channel: Channel, account_id: str) -> bool: ...
+
+
+class AdCache(Protocol):
+    def get_many(self, advertiser_id: str, ad_ids: Iterable[str]) -> dict[str, AdReference]: ...
+
+    def put_many(self, advertiser_id: str, cards: Iterable[AdReference]) -> None: ...
+
+
+# ---------------------------------------------------------------- the key that encrypts tokens
+
+
+class TokenCipher(Protocol):
+    """Encrypts tokens at rest (KMS in AWS); the context binds a ciphertext to its account."""
+
+    def encrypt(self, plaintext: str, context: dict[str, str]) -> str: ...
+
+    def decrypt(self, ciphertext: str, context: dict[str, str]) -> str: ...
+
+
+class AdvertiserTokens(Protocol):
+    """Advertiser tokens as the ad card resolver uses them (domain/tokens.py implements it)."""
+
+    def token(self, advertiser_id: str) -> str:
+        """The advertiser's access token; raises AdvertiserUnavailable."""
+        ...
+
+    def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
+        """TikTok refused the token on use (40105/40106 mark it NEEDS_REAUTH)."""
+        ...
+
+
+# ---------------------------------------------------------------- TikTok Business API
+
+
+class TikTokAds(Protocol):
+    """Ad lookups with one advertiser's token (adapters/tiktok_api/ads.py)."""
+
+    def ads_by_id(self, advertiser_id: str, access_token: str, ad_ids: list[str]) -> list[TikTokAd]:
+        """Deleted ads included: a conversation can outlive its ad."""
+        ...
+
+    def messaging_ads(self, advertiser_id: str, access_token: str) -> list[TikTokAd]:
+        """Active Instant Messaging ads: the candidates for a tracking ID."""
+        ...
+
+    def smart_plus_ads(self, advertiser_id: str, access_token: str) -> list[SmartPlusAd]: ...
+
+    def preview_link(self, advertiser_id: str, access_token: str, ad_id: str) -> str | None: ...
+
+
+class TikTokAuth(Protocol):
+    """The authorization endpoints of both OAuth flows (adapters/tiktok_api/auth.py)."""
+
+    def exchange_advertiser_code(self, app_id: str, secret: str, auth_code: str) -> AdvertiserGrant: ...
+
+    def authorized_advertisers(self, app_id: str, secret: str, access_token: str) -> list[AuthorizedAdvertiser]: ...
+
+    def advertiser_timezones(self, advertiser_ids: list[str], access_token: str) -> dict[str, str]: ...
+
+    def message_event_set_ids(self, advertiser_id: str, access_token: str) -> list[str]: ...
+
+    def exchange_business_code(self, app_id: str, secret: str, auth_code: str, redirect_uri: str) -> BusinessGrant: ...
+
+    def refresh_business_token(self, app_id: str, secret: str, refresh_token: str, retry: RetryPolicy) -> BusinessGrant: ...

@@ -1,1 +1,0 @@
-"""One repository per DynamoDB table."""

@@ -1,1 +1,0 @@
-"""TikTok Business API: one client, one module per API family."""
