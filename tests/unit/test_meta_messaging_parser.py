@@ -134,6 +134,15 @@ def test_unknown_item_is_parked_and_neighbours_kept() -> None:
     assert len(delivery.rejected) == 2
 
 
+@pytest.mark.parametrize("key", ["message", "postback", "read"])
+@pytest.mark.parametrize("value", ["hi", None, ["mid"], 7])
+def test_an_item_whose_event_is_not_an_object_is_parked(key: str, value: object) -> None:
+    item = {"sender": {"id": "PSID"}, "recipient": {"id": "PAGE"}, "timestamp": 1_763_800_000_000, key: value}
+    delivery = parse("messenger", "page", item)
+    assert delivery.messages == []
+    assert [r.reason for r in delivery.rejected] == [f"messaging item not readable: TypeError('{key} is not an object')"]
+
+
 def test_other_subscriptions_are_recognized() -> None:
     body = json.dumps(
         {"object": "instagram", "entry": [{"id": PAGE, "time": 1, "changes": [{"field": "comments", "value": {}}]}]}

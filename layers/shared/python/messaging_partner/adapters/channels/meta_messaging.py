@@ -119,14 +119,14 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         )
 
     if "message" in item:
-        body = item["message"]
+        body = _object(item, "message")
         if body.get("is_echo"):  # the business's own message, sent from any app: outbound
             return make(MessageKind.ECHO, recipient, _mid(body))
         return make(
             MessageKind.MESSAGE, sender, _mid(body), text=str_or_none(body.get("text")), referral=_referral(body.get("referral"))
         )
     if "postback" in item:
-        postback = item["postback"]
+        postback = _object(item, "postback")
         message_id = str_or_none(postback.get("mid")) or stable_id(channel, business, sender, "postback", sent_at_ms)
         return make(
             MessageKind.MESSAGE,
@@ -142,9 +142,16 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         message_id = stable_id(channel, business, sender, "referral", sent_at_ms, referral.ad_id, referral.tracking_ref)
         return make(MessageKind.REFERRAL, sender, message_id, referral=referral)
     if "read" in item:
-        watermark = item["read"].get("watermark", sent_at_ms)
+        watermark = _object(item, "read").get("watermark", sent_at_ms)
         return make(MessageKind.READ, sender, stable_id(channel, business, sender, "read", watermark))
     return None
+
+
+def _object(item: dict[str, Any], key: str) -> dict[str, Any]:
+    value = item[key]
+    if not isinstance(value, dict):
+        raise TypeError(f"{key} is not an object")
+    return value
 
 
 def _party(party: Any) -> str | None:
