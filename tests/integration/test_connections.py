@@ -16,7 +16,7 @@ import requests
 from local.stack import scheduled_event
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
-from messaging_partner.domain.models import OAuthState
+from messaging_partner.domain.models import Channel, OAuthState
 from messaging_partner.domain.tokens import token_context
 from tests.integration.conftest import IntegrationStack, RunningEmulator
 
@@ -212,7 +212,7 @@ def test_links(aws_stack: IntegrationStack) -> None:
     status, refused = admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_2}/links/whatsapp/106540352242922")
     assert status == 409
     assert ADVERTISER_1 in refused["message"]
-    assert store(aws_stack).advertiser_for("whatsapp", "106540352242922") == ADVERTISER_1  # type: ignore[arg-type]
+    assert store(aws_stack).route(Channel.WHATSAPP, "106540352242922").advertiser_id == ADVERTISER_1  # type: ignore[union-attr]
     route = store(aws_stack).route("whatsapp", "106540352242922")  # type: ignore[arg-type]
     assert route is not None
     assert (route.advertiser_id, route.timezone) == (ADVERTISER_1, "Europe/Lisbon")  # the ad account's, from /advertiser/info/
@@ -223,7 +223,7 @@ def test_links(aws_stack: IntegrationStack) -> None:
     ]
     assert admin(aws_stack, "DELETE", path)[0] == 204
     assert admin(aws_stack, "DELETE", path)[0] == 404
-    assert store(aws_stack).advertiser_for("whatsapp", "106540352242922") is None  # type: ignore[arg-type]
+    assert store(aws_stack).route(Channel.WHATSAPP, "106540352242922") is None
     assert admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_2}/links/whatsapp/106540352242922")[0] == 200  # now free
 
 

@@ -10,7 +10,7 @@ import requests
 
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
-from messaging_partner.domain.errors import TikTokApiError, TikTokTransportError
+from messaging_partner.domain.errors import ADVERTISER_TOKEN_REVOKED, TikTokApiError, TikTokTransportError
 
 
 @dataclass
@@ -61,7 +61,7 @@ def test_api_error_arrives_with_http_200() -> None:
     with pytest.raises(TikTokApiError) as error:
         api.get("oauth2/advertiser/get/")
     assert error.value.code == 40105
-    assert error.value.needs_reauthorization
+    assert error.value.code in ADVERTISER_TOKEN_REVOKED
     assert sleeps == []
 
 

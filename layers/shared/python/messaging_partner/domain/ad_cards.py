@@ -153,6 +153,9 @@ def _digits(value: str | None) -> str:
 
 
 def _sends_to(ad: TikTokAd, channel: Channel, account_id: str, display_name: str | None) -> bool:
+    """An active Instant Messaging ad whose destination is this chat account (a paused ad sends no one)."""
+    if ad.operation_status not in (None, "ENABLE"):
+        return False
     if channel is Channel.WHATSAPP:
         return bool(ad.phone_number) and _digits(ad.phone_number) == _digits(display_name)
     return ad.page_id == account_id

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 # TikTok answers HTTP 200 with a code in its envelope (reference/tiktok.md section 2).
 THROTTLED = frozenset({40100, 40016, 40133})
 SYSTEM_ERRORS = frozenset({50000, 50002, 51065, 60001})
-ACCESS_TOKEN_INVALID = frozenset({40102, 40105, 40106})
 REFRESH_TOKEN_INVALID = frozenset({40103, 40107})
 ADVERTISER_TOKEN_REVOKED = frozenset({40105, 40106})  # refused on use: the ad account must be connected again
 PERMISSION_MISSING = frozenset({40001, 40125, 40118})
@@ -67,10 +66,6 @@ class TikTokApiError(Exception):
     @property
     def is_system_error(self) -> bool:
         return self.code in SYSTEM_ERRORS
-
-    @property
-    def needs_reauthorization(self) -> bool:
-        return self.code in ACCESS_TOKEN_INVALID or self.code in REFRESH_TOKEN_INVALID
 
 
 class TikTokTransportError(Exception):

@@ -170,10 +170,6 @@ class DynamoAccountStore:
             display_name=link.get("display_name"),
         )
 
-    def advertiser_for(self, channel: Channel, account_id: str) -> str | None:
-        route = self.route(channel, account_id)
-        return route.advertiser_id if route else None
-
     # ------------------------------------------------------------------ business accounts
     def save_business(self, account: BusinessAccount) -> None:
         client("dynamodb").put_item(TableName=self._table, Item=to_item(self._business_item(account)))

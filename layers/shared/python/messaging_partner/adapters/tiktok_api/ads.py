@@ -28,11 +28,10 @@ class TikTokAdsApi:
         return found
 
     def messaging_ads(self, advertiser_id: str, access_token: str) -> list[TikTokAd]:
-        """Active Instant Messaging ads (destination SOCIAL_MEDIA_APP): candidates for a tracking ID."""
+        """Instant Messaging ads (destination SOCIAL_MEDIA_APP), with their operation status."""
         query = {"advertiser_id": advertiser_id, "filtering": json.dumps({"destination": "SOCIAL_MEDIA_APP"}), "page_size": 1000}
         answer = self._client.get("ad/get/", query, access_token=access_token)
-        ads = [TikTokAd.model_validate(ad) for ad in answer.get("list", [])]
-        return [ad for ad in ads if ad.operation_status in (None, "ENABLE")]
+        return [TikTokAd.model_validate(ad) for ad in answer.get("list", [])]
 
     def smart_plus_ads(self, advertiser_id: str, access_token: str) -> list[SmartPlusAd]:
         query = {"advertiser_id": advertiser_id, "page_size": 1000}
