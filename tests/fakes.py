@@ -79,6 +79,9 @@ class FakeConversationStore:
     markers: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> created_conversation
     stripped: dict[str, int] = field(default_factory=dict)  # business account -> stripped events
     leads: Counter[LeadCount] = field(default_factory=Counter)
+    events: dict[tuple[str, str], InboundMessage] = field(default_factory=dict)  # conversation events, kept once
+    aliases: dict[tuple[Any, str, str], str] = field(default_factory=dict)  # (channel, account, alias) -> customer id
+    lookups: int = 0
 
     def _duplicate(self, message: InboundMessage) -> RecordedMessage | None:
         key = (message.conversation_key, message.platform_message_id)
@@ -115,7 +118,29 @@ class FakeConversationStore:
         self.markers[(message.conversation_key, message.platform_message_id)] = True
         if lead is not None:
             self.leads[lead] += 1
+        for alias in message.customer_aliases:
+            self.aliases[(message.channel, message.business_account_id, alias)] = conversation.customer_id
         return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, True)
+
+    def record_event(self, message: InboundMessage) -> bool:
+        key = (message.conversation_key, message.platform_message_id)
+        if key in self.events:
+            return False
+        self.events[key] = message
+        return True
+
+    def known_customer(self, channel: Any, business_account_id: str, identifiers: Sequence[str]) -> str | None:
+        self.lookups += 1
+        by_alias = [
+            self.aliases[(channel, business_account_id, i)]
+            for i in identifiers
+            if (channel, business_account_id, i) in self.aliases
+        ]
+        keyed = [i for i in identifiers if f"{channel}#{business_account_id}#{i}" in self.conversations]
+        return next(iter(by_alias + keyed), None)
+
+    def add_alias(self, channel: Any, business_account_id: str, alias: str, customer_id: str) -> None:
+        self.aliases.setdefault((channel, business_account_id, alias), customer_id)
 
     def count_stripped(self, message: InboundMessage) -> bool:
         key = (message.conversation_key, message.platform_message_id)
@@ -180,11 +205,11 @@ class FakeAccountStore:
         self.businesses[account.business_id] = account
         return True
 
-    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None:
+    def mark_needs_reauth(self, kind: str, account_id: str, reason: str, status: Any = "NEEDS_REAUTH") -> None:
         self.reauth[f"{kind}:{account_id}"] = reason
         accounts = self.businesses if kind == "business" else self.advertisers
         if account_id in accounts:
-            accounts[account_id] = accounts[account_id].model_copy(update={"status": "NEEDS_REAUTH"})
+            accounts[account_id] = accounts[account_id].model_copy(update={"status": status})
 
     def link(self, link: Any) -> None:
         self.links[(link.channel, link.account_id)] = link.advertiser_id

@@ -40,7 +40,14 @@ def _extractor() -> TrackingIdExtractor:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     adapters = _adapters()
     attribution = Attribution(
-        adapters.conversations, adapters.publisher, adapters.signals, adapters.router, adapters.ad_cards, _extractor()
+        adapters.conversations,
+        adapters.publisher,
+        adapters.signals,
+        adapters.router,
+        adapters.ad_cards,
+        _extractor(),
+        accounts=adapters.accounts,
+        known_customers=adapters.known_customers,
     )
     parsed = {}
     for record in event.get("Records", []):

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from local.scenario import tiktok_signature_header
 from messaging_partner.adapters.channels import CHANNELS
+from messaging_partner.adapters.channels.base import epoch_ms
 from messaging_partner.adapters.channels.meta import hub_signature
 from messaging_partner.domain.errors import UnparseablePayload
-from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
-from messaging_partner.domain.webhooks import receive_webhook
+from messaging_partner.domain.models import MessageKind, VerificationPolicy, WebhookRequest
+from messaging_partner.domain.webhooks import EARLIEST_SENSIBLE_MS, LATEST_AHEAD_MS, receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 
 SECRETS = FakeSecrets()
@@ -28,8 +29,10 @@ json_values = st.recursive(
 message_like = st.fixed_dictionaries(
     {
         "id": st.text(max_size=12),
-        "timestamp": st.one_of(st.text(max_size=12), st.integers()),
-        "type": st.sampled_from(["text", "image", "x"]),
+        "timestamp": st.one_of(
+            st.text(max_size=12), st.integers(), st.floats(), st.integers(1_262_304_000, 4_000_000_000).map(str)
+        ),
+        "type": st.sampled_from(["text", "image", "x", "reaction", "edit", "revoke", "system", "unsupported"]),
     },
     optional={
         "from": st.text(max_size=12),
@@ -148,4 +151,60 @@ def test_every_message_is_either_enqueued_or_parked(payload: dict[str, object]) 
     raw = json.dumps(payload).encode()
     _, queue, parker = deliver(raw, signed_headers("whatsapp", raw))
     value = payload["entry"][0]["changes"][0]["value"]  # type: ignore[index]
-    assert len(queue.sent) + len(parker.parked) == len(value["messages"])
+    messages = value["messages"]
+    parked_messages = [reason for _, reason, _ in parker.parked if reason.startswith("message not readable")]
+    assert len(queue.sent) + len(parked_messages) == len(messages)
+    notices = any(isinstance(value.get(key), list) and value[key] for key in ("statuses", "errors"))
+    if not messages and not notices:  # nothing in the change: the change itself is kept
+        assert [reason for _, reason, _ in parker.parked] == ["messages change with no messages, statuses or errors"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(whatsapp_like)
+def test_only_customer_content_becomes_a_customer_message(payload: dict[str, object]) -> None:
+    raw = json.dumps(payload).encode()
+    _, queue, _ = deliver(raw, signed_headers("whatsapp", raw))
+    wire = payload["entry"][0]["changes"][0]["value"]["messages"]  # type: ignore[index]
+    for message in queue.sent:
+        wire_types = {m["type"] for m in wire if m["id"] == message.platform_message_id}  # ids may repeat here
+        if message.kind is MessageKind.MESSAGE:
+            assert wire_types & {"text", "image"}
+        else:
+            assert wire_types - {"text", "image"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(), st.floats(allow_nan=True), st.text(max_size=25), st.none(), st.booleans()))
+def test_any_timestamp_dates_a_message_between_2010_and_a_day_past_receipt(timestamp: object) -> None:
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "metadata": {"phone_number_id": "1"},
+                            "contacts": [{"wa_id": "5511"}],
+                            "messages": [
+                                {"from": "5511", "id": "wamid.T", "timestamp": timestamp, "type": "text", "text": {"body": "hi"}}
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+    raw = json.dumps(body).encode()
+    _, queue, _ = deliver(raw, signed_headers("whatsapp", raw))
+    [message] = queue.sent
+    assert EARLIEST_SENSIBLE_MS <= message.sent_at_ms <= NOW * 1000 + LATEST_AHEAD_MS
+    if message.timestamp_note is not None:
+        assert message.sent_at_ms == NOW * 1000  # the receipt time stands in, and the note says why
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1_262_304_000, NOW), st.sampled_from(["s", "ms", "s-str", "ms-str"]))
+def test_a_sane_time_reads_the_same_in_seconds_milliseconds_and_strings(seconds: int, unit: str) -> None:
+    value: object = {"s": seconds, "ms": seconds * 1000, "s-str": str(seconds), "ms-str": str(seconds * 1000)}[unit]
+    assert epoch_ms(value) == seconds * 1000

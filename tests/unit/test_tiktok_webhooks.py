@@ -215,3 +215,53 @@ def test_unreadable_event_is_rejected_for_parking(content: str) -> None:
     delivery = tiktok.parse(json.dumps(envelope).encode())
     assert delivery.messages == []
     assert len(delivery.rejected) == 1
+
+
+def app_event(event: str, content: object, create_time: int = NOW) -> bytes:
+    envelope = {"client_key": "app", "event": event, "create_time": create_time, "user_openid": BUSINESS, "content": content}
+    return json.dumps(envelope).encode()
+
+
+@pytest.mark.parametrize("create_time", [NOW, NOW * 1000])  # pings seen in the wild carry milliseconds
+def test_a_ping_is_acknowledged_and_nothing_else(create_time: int) -> None:
+    delivery = tiktok.parse(app_event("tiktok.ping", json.dumps({"reason": "testing Webhook"}), create_time))
+    assert (delivery.messages, delivery.rejected, dict(delivery.recognized)) == ([], [], {"tiktok.ping": 1})
+
+
+def test_a_ping_needs_no_business_account() -> None:
+    delivery = tiktok.parse(json.dumps({"event": "tiktok.ping", "content": "testing Webhook"}).encode())
+    assert delivery.recognized["tiktok.ping"] == 1
+
+
+@pytest.mark.parametrize(("code", "reason"), [(1, "the user disconnected the app in TikTok"), (7, "unknown reason")])
+def test_authorization_removed_disconnects_the_business_account(code: int, reason: str) -> None:
+    [removed] = tiktok.parse(app_event("authorization.removed", json.dumps({"reason": code}))).messages
+    assert (removed.kind, removed.business_account_id, removed.customer_id) == (MessageKind.DEAUTHORIZATION, BUSINESS, "")
+    assert removed.detail == f"{reason} (reason {code})"
+    assert removed.sent_at_ms == NOW * 1000
+    again = tiktok.parse(app_event("authorization.removed", json.dumps({"reason": code}))).messages[0]
+    assert again.platform_message_id == removed.platform_message_id  # a redelivery dedupes
+
+
+@pytest.mark.parametrize(("operation", "detail"), [("ADD", "added"), ("REMOVE", "removed")])
+def test_a_reaction_is_an_event_about_the_message(operation: str, detail: str) -> None:
+    content = tiktok_text_content("user-1", BUSINESS, "msg-r", NOW * 1000, "")
+    content.pop("text")
+    reaction = {"operation": operation, "type": "EMOJI", "emoji": "\u2764", "original_msg_id": "msg-business", "timestamp": 1}
+    content.update(type="reaction", reaction=[reaction])
+    [parsed] = tiktok.parse(tiktok_body("im_receive_msg", BUSINESS, content, NOW)).messages
+    assert (parsed.kind, parsed.refers_to, parsed.detail, parsed.text) == (MessageKind.REACTION, "msg-business", detail, None)
+
+
+def test_an_unknown_message_type_is_rejected_for_parking() -> None:
+    content = tiktok_text_content("user-1", BUSINESS, "msg-x", NOW * 1000, "hi")
+    content["type"] = "hologram"
+    delivery = tiktok.parse(tiktok_body("im_receive_msg", BUSINESS, content, NOW))
+    assert delivery.messages == []
+    assert "unknown TikTok message type 'hologram'" in delivery.rejected[0].reason
+
+
+@pytest.mark.parametrize("timestamp", [NOW, NOW * 1000, str(NOW), str(NOW * 1000)])
+def test_content_timestamps_by_magnitude(timestamp: object) -> None:
+    content = tiktok_text_content("user-1", BUSINESS, "msg-t", NOW * 1000, "hi") | {"timestamp": timestamp}
+    assert tiktok.parse(tiktok_body("im_receive_msg", BUSINESS, content, NOW)).messages[0].sent_at_ms == NOW * 1000

@@ -10,7 +10,7 @@ from messaging_partner.adapters.channels import CHANNELS
 from messaging_partner.adapters.channels.meta import hub_signature
 from messaging_partner.domain.errors import DeliveryFailed
 from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
-from messaging_partner.domain.webhooks import receive_webhook
+from messaging_partner.domain.webhooks import NOTHING_RECOGNISED, receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 from tests.unit.test_whatsapp_parser import DOCUMENTED_EXAMPLE, body, change, message
 
@@ -118,3 +118,35 @@ def test_meta_messaging_channels_share_the_handshake(channel: str) -> None:
         channel, WebhookRequest("GET", {}, query, b""), CHANNELS, SECRETS, FakeInboundQueue(), FakeParker(), POLICY
     )
     assert (reply.status, reply.body) == (200, "42")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"object": "whatsapp_business_account", "entry": []}',
+        b'{"object": "page", "entry": []}',
+    ],
+    ids=["whatsapp", "messenger"],
+)
+def test_a_verified_delivery_with_nothing_we_recognise_is_parked_whole(raw: bytes) -> None:
+    channel = "whatsapp" if b"whatsapp" in raw else "messenger"
+    status, answer, queue, parker = post(raw, signed(raw), channel)
+    assert (status, answer, queue.sent) == (200, {"parked": NOTHING_RECOGNISED}, [])
+    assert parker.parked == [(channel, NOTHING_RECOGNISED, raw)]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "note"),
+    [
+        ("1749416383", None),  # 2025, in seconds: kept
+        ("1517", "timestamp 1517000 ms outside 2010..receipt+1 day; receipt time used"),  # 1970
+        ("4102444800", "timestamp 4102444800000 ms outside 2010..receipt+1 day; receipt time used"),  # 2100
+        ("soon", "no usable timestamp; receipt time used"),
+    ],
+)
+def test_a_time_outside_2010_to_a_day_past_receipt_is_replaced_by_the_receipt_and_noted(timestamp: str, note: str) -> None:
+    raw = body(change([message("text", {"body": "x"}, timestamp=timestamp)]))
+    _, _, queue, _ = post(raw, signed(raw))
+    [sent] = queue.sent
+    assert sent.timestamp_note == note
+    assert sent.sent_at_ms == (1_749_416_383_000 if note is None else int(POLICY.now * 1000))

@@ -93,11 +93,11 @@ def test_documented_example() -> None:
             "Size 42",
             id="interactive list_reply",
         ),
-        pytest.param(message("reaction", {"message_id": "wamid.X", "emoji": "\U0001f44d"}), None, id="reaction"),
-        pytest.param(message("unsupported", None, errors=[{"code": 131051}]), None, id="unsupported type"),
+        pytest.param(message("contacts", None, contacts=[{"name": {"formatted_name": "Ann"}}]), None, id="contacts"),
+        pytest.param(message("order", {"catalog_id": "c1", "product_items": []}), None, id="order"),
     ],
 )
-def test_every_message_type_becomes_a_message(msg: dict[str, Any], expected_text: str | None) -> None:
+def test_every_customer_content_type_becomes_a_message(msg: dict[str, Any], expected_text: str | None) -> None:
     [parsed] = whatsapp.parse(body(change([msg]))).messages
     assert parsed.kind is MessageKind.MESSAGE
     assert parsed.text == expected_text
@@ -172,20 +172,110 @@ def test_statuses_and_errors_are_counted_not_messages() -> None:
     assert delivery.recognized["error"] == 1
 
 
-def test_other_fields_are_recognized() -> None:
+def test_other_documented_fields_are_recognized() -> None:
     delivery = whatsapp.parse(body({"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}))
     assert delivery.messages == []
     assert delivery.recognized["field:account_update"] == 1
+
+
+@pytest.mark.parametrize(
+    ("the_change", "reason"),
+    [
+        ({"value": {"event": "X"}}, "change without a field"),
+        ({"field": "made_up_field", "value": {"event": "X"}}, "unknown WhatsApp webhook field 'made_up_field'"),
+        (change(), "messages change with no messages, statuses or errors"),
+    ],
+)
+def test_a_change_we_do_not_recognise_is_rejected_to_be_parked(the_change: dict[str, Any], reason: str) -> None:
+    delivery = whatsapp.parse(body(the_change))
+    assert (delivery.messages, [r.reason for r in delivery.rejected]) == ([], [reason])
 
 
 def test_one_bad_message_does_not_lose_its_neighbours() -> None:
     good = message("text", {"body": "fine"}, id="wamid.good")
     no_id = message("text", {"body": "broken"})
     del no_id["id"]
-    bad_time = message("text", {"body": "x"}, id="wamid.t", timestamp="yesterday")
-    delivery = whatsapp.parse(body(change([good, no_id, bad_time])))
+    unknown = message("poll", {"question": "?"}, id="wamid.poll")
+    delivery = whatsapp.parse(body(change([good, no_id, unknown])))
     assert [m.platform_message_id for m in delivery.messages] == ["wamid.good"]
+    assert "unknown WhatsApp message type 'poll'" in delivery.rejected[1].reason
     assert len(delivery.rejected) == 2
+
+
+def test_an_unreadable_timestamp_keeps_the_message_for_the_receipt_time() -> None:
+    """0 means the platform gave no usable time: the webhook rule dates it by its receipt and says so."""
+    [parsed] = whatsapp.parse(body(change([message("text", {"body": "x"}, timestamp="yesterday")]))).messages
+    assert parsed.sent_at_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected_ms"),
+    [
+        ("1749416383", 1_749_416_383_000),  # documented: seconds as a string
+        (1749416383, 1_749_416_383_000),  # seconds as a number (Meta's test payloads)
+        ("1749416383123", 1_749_416_383_123),  # milliseconds, as relays send
+        (1749416383123, 1_749_416_383_123),
+        ("1749416383.5", 1_749_416_383_500),
+        (1749416383123456, 1_749_416_383_123),  # microseconds
+    ],
+)
+def test_timestamps_by_magnitude(timestamp: object, expected_ms: int) -> None:
+    [parsed] = whatsapp.parse(body(change([message("text", {"body": "x"}, timestamp=timestamp)]))).messages
+    assert parsed.sent_at_ms == expected_ms
+
+
+def event_of(msg: dict[str, Any], **change_extra: Any) -> Any:
+    [parsed] = whatsapp.parse(body(change([msg], **change_extra))).messages
+    return parsed
+
+
+def test_a_reaction_is_an_event_about_the_message_it_reacts_to() -> None:
+    added = event_of(message("reaction", {"message_id": "wamid.BUSINESS", "emoji": "\U0001f44d"}))
+    assert (added.kind, added.refers_to, added.detail, added.text) == (MessageKind.REACTION, "wamid.BUSINESS", "added", None)
+    removed = event_of(message("reaction", {"message_id": "wamid.BUSINESS"}))  # Meta leaves out the emoji
+    assert (removed.kind, removed.detail) == (MessageKind.REACTION, "removed")
+
+
+def test_an_edit_refers_to_the_original_and_carries_the_new_text() -> None:
+    edit = {"original_message_id": "wamid.ORIGINAL", "message": {"type": "text", "text": {"body": "how much? I want to pay"}}}
+    parsed = event_of(message("edit", edit, id="wamid.EDIT"))
+    assert (parsed.kind, parsed.platform_message_id, parsed.refers_to) == (MessageKind.EDIT, "wamid.EDIT", "wamid.ORIGINAL")
+    assert parsed.text == "how much? I want to pay"
+
+
+def test_a_revoked_message_is_a_deletion_of_the_original() -> None:
+    parsed = event_of(message("revoke", {"original_message_id": "wamid.ORIGINAL"}, id="wamid.REVOKE"))
+    assert (parsed.kind, parsed.refers_to) == (MessageKind.DELETION, "wamid.ORIGINAL")
+
+
+def test_a_system_notice_of_a_changed_number_names_the_new_identifiers_as_the_same_customer() -> None:
+    system = {"body": "User A changed from 16505551234 to 12195555358", "wa_id": "12195555358", "type": "user_changed_number"}
+    msg = message("system", system, id="wamid.SYS")
+    value_without_contacts = change([msg], contacts=[])  # documented: system messages carry no contacts
+    [parsed] = whatsapp.parse(body(value_without_contacts)).messages
+    assert (parsed.kind, parsed.detail) == (MessageKind.SYSTEM, "user_changed_number")
+    assert (parsed.customer_id, parsed.customer_aliases) == ("16505551234", ("12195555358",))
+
+
+def test_unsupported_content_is_an_event_with_metas_reason() -> None:
+    errors = [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown"}]
+    parsed = event_of(message("unsupported", {"type": "poll"}, errors=errors))
+    assert (parsed.kind, parsed.detail) == (MessageKind.UNSUPPORTED, "Message type unknown")
+
+
+@pytest.mark.parametrize("with_referral", [True, False])
+def test_request_welcome_is_an_entry_not_a_message(with_referral: bool) -> None:
+    referral = {"source_id": "120226305854810726", "source_type": "ad", "source_url": "https://fb.me/x"}
+    msg = message("request_welcome", None, **({"referral": referral} if with_referral else {}))
+    parsed = event_of(msg)
+    assert parsed.kind is (MessageKind.REFERRAL if with_referral else MessageKind.SYSTEM)
+    assert parsed.detail == "request_welcome"
+
+
+def test_phone_and_bsuid_in_one_payload_are_one_customer() -> None:
+    contacts = [{"profile": {"name": "Bea"}, "wa_id": "16505551234", "user_id": "US.13491208655302741918"}]
+    parsed = event_of(message("text", {"body": "hi"}), contacts=contacts)
+    assert (parsed.customer_id, parsed.customer_aliases) == ("US.13491208655302741918", ("16505551234",))
 
 
 def test_change_without_phone_number_id_is_rejected_not_dropped() -> None:
@@ -217,7 +307,7 @@ def test_non_list_arrays_do_not_crash_the_parser() -> None:
     weird["value"].update(statuses="x", errors={"code": 1})
     delivery = whatsapp.parse(body(weird))
     assert [m.text for m in delivery.messages] == ["ok"]
-    assert delivery.recognized["status"] == 0
+    assert "status" not in delivery.recognized
 
     not_a_list = change()
     not_a_list["value"]["messages"] = {"id": "wamid.1"}

@@ -6,7 +6,7 @@ tokens, are what keep DynamoDB and TikTok calls rare) and hand its parts to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from messaging_partner.adapters.aws.account_links import CachedRouter, DynamoAccountStore
 from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
@@ -41,6 +41,8 @@ class AttributionAdapters:
     signals: SqsSignalSender
     router: CachedRouter
     ad_cards: AdCardResolver
+    accounts: DynamoAccountStore
+    known_customers: dict[tuple[str, str, str], str] = field(default_factory=dict)  # customer aliases, per container
 
     @classmethod
     def from_settings(cls, config: Settings) -> AttributionAdapters:
@@ -57,6 +59,7 @@ class AttributionAdapters:
             ad_cards=AdCardResolver(
                 DynamoAdCache(config.ad_lookups_table), tokens, TikTokAdsApi(TikTokClient(config.tiktok_api_base_url))
             ),
+            accounts=accounts,
         )
 
 

@@ -9,14 +9,22 @@ opened a conversation re-emits ConversationAttributed. Both carry a stable event
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .ad_cards import AdCardResolver
 from .domain_events import ConversationAttributed, MessageReceived
 from .leads import lead_of, local_day
-from .models import AdReference, Channel, Conversation, ConversationSource, InboundMessage, MessageKind
-from .ports import ConversationStore, EventPublisher, RecordedMessage, Router, SignalSender
+from .models import (
+    CONVERSATION_EVENT_KINDS,
+    AdReference,
+    Channel,
+    Conversation,
+    ConversationSource,
+    InboundMessage,
+    MessageKind,
+)
+from .ports import AccountStore, ConversationStore, EventPublisher, RecordedMessage, Router, SignalSender
+from .tokens import business_deauthorized
 from .tracking import TrackingIdExtractor
 
 # Kinds that belong to a customer's conversation; echoes, statuses and reads are counted
@@ -84,9 +92,23 @@ def source_of(message: InboundMessage, tracking_id: str | None = None) -> Conver
     return ConversationSource.TIKTOK_AD if tracking_id else ConversationSource.ORGANIC
 
 
+# Where one customer can arrive under two identifiers: WhatsApp's phone number and its
+# business-scoped user id (BSUID). The rule, one customer one key: a conversation keeps the
+# identifier it was opened with; whenever a payload names the customer by both, each is
+# recorded as an alias of that key, so a later message carrying either one lands in it.
+ALIASED_CHANNELS = frozenset({Channel.WHATSAPP})
+
+CustomerKey = tuple[str, str, str]  # channel, business account, identifier
+
+
 @dataclass
 class Attribution:
-    """Processes one SQS batch: ``handle`` each message, then ``flush`` the batched sends."""
+    """Processes one SQS batch: ``handle`` each message, then ``flush`` the batched sends.
+
+    Only customer messages and ad/link clicks open conversations and count leads; conversation
+    events (reactions, edits, deletions, system notices, unsupported content) are kept in
+    their conversation and counted, and a deauthorization disconnects its business account.
+    """
 
     store: ConversationStore
     publisher: EventPublisher
@@ -94,29 +116,57 @@ class Attribution:
     router: Router | None = None
     ads: AdCardResolver | None = None
     extractor: TrackingIdExtractor = DEFAULT_EXTRACTOR
+    accounts: AccountStore | None = None
+    known_customers: dict[CustomerKey, str] = field(default_factory=dict)  # per container: aliases never change
     outcomes: Counter[str] = field(default_factory=Counter)
     _events: list[ConversationAttributed] = field(default_factory=list)
     _signals: list[MessageReceived] = field(default_factory=list)
 
     def handle(self, message: InboundMessage) -> str:
+        outcome = self._handle(message)
+        self.outcomes[outcome] += 1
+        if message.timestamp_note:
+            self.outcomes["redated"] += 1
+        return outcome
+
+    def _handle(self, message: InboundMessage) -> str:
         if message.kind is MessageKind.STRIPPED:
             # No sender: never a conversation, never attributed; counted for its business account.
-            outcome = "stripped" if self.store.count_stripped(message) else "duplicate"
-            self.outcomes[outcome] += 1
-            return outcome
+            return "stripped" if self.store.count_stripped(message) else "duplicate"
+        if message.kind is MessageKind.DEAUTHORIZATION:
+            if self.accounts is None:
+                return "skipped_kind"
+            why = message.detail or "no reason given"
+            disconnected = business_deauthorized(self.accounts, self.publisher, message.business_account_id, why)
+            return "business_disconnected" if disconnected else "duplicate"
+        if message.kind in CONVERSATION_EVENT_KINDS:
+            return self._record_event(message)
         if message.kind not in CONVERSATION_KINDS:
-            self.outcomes["skipped_kind"] += 1
             return "skipped_kind"
-        recorded = self._record(message)
-        self.outcomes[recorded.outcome] += 1
+        recorded, message = self._record(message)
         if recorded.created_conversation and recorded.conversation is not None:
             self._events.append(ConversationAttributed.for_conversation(recorded.conversation))
         if message.kind is MessageKind.MESSAGE:
             self._signals.append(MessageReceived.for_message(message))
         return recorded.outcome
 
-    def _record(self, message: InboundMessage) -> RecordedMessage:
-        """One write in the common case: into the open conversation, or opening it (first touch wins)."""
+    def _record_event(self, message: InboundMessage) -> str:
+        """Kept in its conversation (opened or not), never opening one or counting a lead."""
+        message = self._under_known_key(message, look_up=True)
+        if not self.store.record_event(message):
+            return "duplicate"
+        for alias in message.customer_aliases:  # a changed number is the same customer
+            self._add_alias(message, alias)
+        if message.kind is MessageKind.EDIT:  # new text in the original's place: the keyword worker reads it once
+            self._signals.append(MessageReceived.for_message(message))
+        return f"event_{message.kind}"
+
+    def _record(self, message: InboundMessage) -> tuple[RecordedMessage, InboundMessage]:
+        """One write in the common case: into the open conversation, or opening it (first touch wins).
+
+        Returns what was recorded and the message as recorded (under its customer's known key).
+        """
+        message = self._under_known_key(message, look_up=False)
         opened: Conversation | None = None  # built once, however many attempts it takes
 
         def open_conversation() -> RecordedMessage | None:
@@ -124,21 +174,50 @@ class Attribution:
             opened = opened or self.open(message)
             return self.store.open(message, opened, lead_of(opened))
 
-        def append() -> RecordedMessage | None:
-            return self.store.append(message)
-
-        # An ad or link click nearly always opens its conversation: try that first, saving a request.
-        attempts: tuple[Callable[[], RecordedMessage | None], ...] = (
-            (open_conversation, append) if message.kind is MessageKind.REFERRAL else (append, open_conversation)
-        )
         # A FIFO group serializes a conversation, so another delivery wins in between only on
         # redeliveries; two rounds settle it.
         for _ in range(2):
-            for attempt in attempts:
-                recorded = attempt()
-                if recorded is not None:
-                    return recorded
+            if message.kind is MessageKind.REFERRAL:  # a click nearly always opens its conversation: one request
+                recorded = open_conversation() or self.store.append(message)
+            else:
+                recorded = self.store.append(message)
+                if recorded is None and message.channel in ALIASED_CHANNELS:
+                    known = self._under_known_key(message, look_up=True)
+                    if known is not message:
+                        message, opened = known, None
+                        recorded = self.store.append(message)
+                recorded = recorded or open_conversation()
+            if recorded is not None:
+                if recorded.created_conversation:  # the store recorded the payload's other identifiers as aliases
+                    account = (str(message.channel), message.business_account_id)
+                    self.known_customers.update({(*account, alias): message.customer_id for alias in message.customer_aliases})
+                return recorded, message
         raise RuntimeError(f"conversation {message.conversation_key} kept changing under two writes")
+
+    def _under_known_key(self, message: InboundMessage, look_up: bool) -> InboundMessage:
+        """The message under the identifier its customer's conversation is keyed by.
+
+        From this container's memory; with `look_up`, from the store (one read) when memory has nothing.
+        """
+        if message.channel not in ALIASED_CHANNELS:
+            return message
+        identifiers = (message.customer_id, *message.customer_aliases)
+        account = (str(message.channel), message.business_account_id)
+        known = next((self.known_customers[(*account, i)] for i in identifiers if (*account, i) in self.known_customers), None)
+        if known is None and look_up:
+            known = self.store.known_customer(message.channel, message.business_account_id, identifiers)
+            if known is not None:
+                self.known_customers.update({(*account, identifier): known for identifier in identifiers})
+                if known != message.customer_id:  # so a later message naming the customer by this one alone finds it
+                    self._add_alias(message, message.customer_id, known)
+        if known is None or known == message.customer_id:
+            return message
+        others = tuple(i for i in identifiers if i != known)
+        return message.model_copy(update={"customer_id": known, "customer_aliases": others})
+
+    def _add_alias(self, message: InboundMessage, alias: str, customer_id: str | None = None) -> None:
+        self.store.add_alias(message.channel, message.business_account_id, alias, customer_id or message.customer_id)
+        self.known_customers[(str(message.channel), message.business_account_id, alias)] = customer_id or message.customer_id
 
     def prefetch(self, messages: list[InboundMessage]) -> None:
         """Look up the batch's TikTok ad clicks together: one lookup per advertiser, not one per conversation."""

@@ -24,12 +24,25 @@ class Channel(StrEnum):
 
 
 class MessageKind(StrEnum):
-    MESSAGE = "message"  # a customer wrote to the business
+    MESSAGE = "message"  # a customer wrote or sent something the platform shows: the only kind that is a customer message
     REFERRAL = "referral"  # an ad or link click, possibly before any message
     ECHO = "echo"  # the business's own outbound message, reported back
     STATUS = "status"  # delivery / read receipt of an outbound message
     READ = "read"  # the customer read the business's messages
     STRIPPED = "stripped"  # a message whose sender and text the platform withholds (EEA)
+    # Conversation events: about the conversation, kept in it, never a customer message.
+    REACTION = "reaction"  # an emoji on an earlier message, added or removed
+    EDIT = "edit"  # new text for an earlier message (refers_to), which keeps its place
+    DELETION = "deletion"  # the customer unsent an earlier message (refers_to)
+    SYSTEM = "system"  # the platform's notice, such as a customer's changed number
+    UNSUPPORTED = "unsupported"  # something the customer sent that the platform does not pass on
+    # About the business account, not a conversation.
+    DEAUTHORIZATION = "deauthorization"  # the account owner removed this app's access (TikTok authorization.removed)
+
+
+CONVERSATION_EVENT_KINDS = frozenset(
+    {MessageKind.REACTION, MessageKind.EDIT, MessageKind.DELETION, MessageKind.SYSTEM, MessageKind.UNSUPPORTED}
+)
 
 
 class ConversationSource(StrEnum):
@@ -68,9 +81,14 @@ class InboundMessage(BaseModel):
     customer_id: str  # empty only for STRIPPED events, whose sender the platform withholds
     platform_message_id: str
     kind: MessageKind
-    sent_at_ms: int
+    sent_at_ms: int  # 0 when the platform gave no usable time; receipt replaces it (domain/webhooks.py)
     text: str | None = Field(default=None, repr=False)
     referral: Referral | None = None
+    refers_to: str | None = None  # the platform message id an event is about (edits, deletions, reactions)
+    detail: str | None = None  # what an event says beyond its kind: "added"/"removed", a system notice's type, ...
+    # The customer's other identifiers in this payload (WhatsApp phone and BSUID); left off the wire when none.
+    customer_aliases: tuple[str, ...] = Field(default=(), exclude_if=lambda aliases: not aliases)
+    timestamp_note: str | None = None  # set when the platform's time was unusable and the receipt time stands in
 
     @property
     def conversation_key(self) -> str:
@@ -120,9 +138,21 @@ class Conversation(BaseModel):
     customer_message_count: int = 0
 
 
+class ConversationEvent(BaseModel):
+    """Something that happened in a conversation that is not a customer message: kept and shown, never counted as one."""
+
+    kind: MessageKind
+    platform_message_id: str
+    sent_at_ms: int
+    refers_to: str | None = None
+    detail: str | None = None
+    timestamp_note: str | None = None
+
+
 class AccountLinkStatus(StrEnum):
     ACTIVE = "ACTIVE"
-    NEEDS_REAUTH = "NEEDS_REAUTH"
+    NEEDS_REAUTH = "NEEDS_REAUTH"  # TikTok refused a token: the owner must connect the account again
+    DISCONNECTED = "DISCONNECTED"  # the owner removed this app's access on TikTok; connecting again restores it
 
 
 class AccountLink(BaseModel):

@@ -16,6 +16,7 @@ from .domain_events import DomainEvent, MessageReceived
 from .errors import RetryPolicy, TikTokApiError
 from .models import (
     AccountLink,
+    AccountLinkStatus,
     AdReference,
     AdvertiserAccount,
     AdvertiserGrant,
@@ -103,19 +104,33 @@ class Router(Protocol):
 
 
 class ConversationStore(Protocol):
-    """Each call is one write: the message's dedupe marker and its conversation change together."""
+    """Each write is one request: the message's dedupe marker and its conversation change together."""
 
     def append(self, message: InboundMessage) -> RecordedMessage | None:
         """Adds the message to its open conversation; None when the conversation is not open yet."""
         ...
 
     def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
-        """Creates the conversation with its first message and counts its lead; None when another delivery opened it."""
+        """Creates the conversation with its first message and counts its lead; None when another delivery opened it.
+
+        The message's customer_aliases are recorded as other names of the conversation's customer.
+        """
+        ...
+
+    def record_event(self, message: InboundMessage) -> bool:
+        """Keeps a conversation event (not a customer message) once, under its conversation; False for a repeat."""
+        ...
+
+    def known_customer(self, channel: Channel, business_account_id: str, identifiers: Sequence[str]) -> str | None:
+        """The identifier this customer's conversation is keyed by, when one of `identifiers` is an alias of it
+        or already keys a conversation; None when none is known."""
+        ...
+
+    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> None:
+        """Records `alias` as another identifier of `customer_id` (first record wins)."""
         ...
 
     def count_stripped(self, message: InboundMessage) -> bool: ...
-
-    def get(self, conversation_key: str) -> Conversation | None: ...
 
 
 class AccountStore(Protocol):
@@ -139,11 +154,9 @@ class AccountStore(Protocol):
         """Saves account when the stored version is still expected_version; False when another refresher won."""
         ...
 
-    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None: ...
-
-    def link(self, link: AccountLink) -> None: ...
-
-    def unlink(self, advertiser_id: str, channel: Channel, account_id: str) -> bool: ...
+    def mark_needs_reauth(
+        self, kind: str, account_id: str, reason: str, status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH
+    ) -> None: ...
 
 
 class AdCache(Protocol):

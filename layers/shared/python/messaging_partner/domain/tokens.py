@@ -66,18 +66,25 @@ def business_account(
 
 
 def mark_needs_reauth(
-    store: AccountStore, publisher: EventPublisher, account: AdvertiserAccount | BusinessAccount, code: int, reason: str
+    store: AccountStore,
+    publisher: EventPublisher,
+    account: AdvertiserAccount | BusinessAccount,
+    code: int | None,
+    reason: str,
+    status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH,
 ) -> None:
     """The account cannot be used until its owner connects it again: mark it, then announce it on the bus."""
     if isinstance(account, AdvertiserAccount):
         kind, account_id, generation = ConnectionKind.ADVERTISER, account.advertiser_id, account.connected_at_ms
     else:
         kind, account_id, generation = ConnectionKind.BUSINESS, account.business_id, account.version
-    store.mark_needs_reauth(kind.value, account_id, reason)
+    store.mark_needs_reauth(kind.value, account_id, reason, status)
+    # A disconnection and a dead token of the same generation are two facts: two event ids.
+    flavour = () if status is AccountLinkStatus.NEEDS_REAUTH else (status.value,)
     publisher.publish(
         [
             AccountNeedsReauth(
-                event_id=stable_event_id("AccountNeedsReauth", account_id, str(generation)),
+                event_id=stable_event_id("AccountNeedsReauth", account_id, str(generation), *flavour),
                 kind=kind,
                 account_id=account_id,
                 workspace=account.workspace,
@@ -132,6 +139,20 @@ def refresh_due_tokens(
         else:
             report.lost_race.append(business_id)
     return report
+
+
+def business_deauthorized(store: AccountStore, publisher: EventPublisher, business_id: str, why: str) -> bool:
+    """TikTok's authorization.removed: the owner disconnected this app, so its tokens are revoked.
+
+    The account is marked DISCONNECTED (it leaves the refresh schedule; conversations stay) and
+    AccountNeedsReauth is announced. False when the account is unknown or already disconnected.
+    """
+    account = store.get_business(business_id)
+    if account is None or account.status is AccountLinkStatus.DISCONNECTED:
+        return False
+    reason = f"The account owner removed this app's access on TikTok ({why}): connect the Business Account again."
+    mark_needs_reauth(store, publisher, account, None, reason, AccountLinkStatus.DISCONNECTED)
+    return True
 
 
 def advertiser_token_failed(

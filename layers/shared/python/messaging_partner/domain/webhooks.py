@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import HandshakeNotSupported, UnparseablePayload
-from .models import VerificationPolicy, WebhookRequest
+from .models import InboundMessage, VerificationPolicy, WebhookRequest
 from .ports import InboundQueue, Parker, SecretSource, WebhookChannel
 
 # Meta documents payloads "up to 3 MB"; anything larger is not a platform delivery.
@@ -28,6 +28,7 @@ class WebhookReply:
     enqueued: int = 0
     parked: int = 0
     recognized: Counter[str] = field(default_factory=Counter)
+    redated: int = 0  # messages whose platform time was unusable and now carry the receipt time
 
 
 def _json_reply(status: int, outcome: str, **body: object) -> WebhookReply:
@@ -71,15 +72,39 @@ def receive_webhook(
     except UnparseablePayload as error:
         parker.park(channel_name, error.reason, request.raw_body)
         return WebhookReply(200, json.dumps({"parked": error.reason}), "parked", parked=1)
+    if not (delivery.messages or delivery.rejected or delivery.recognized):
+        # Verified, readable, and nothing in it we know: kept with the reason, never answered and forgotten.
+        parker.park(channel_name, NOTHING_RECOGNISED, request.raw_body)
+        return WebhookReply(200, json.dumps({"parked": NOTHING_RECOGNISED}), "parked", parked=1)
 
+    received_at_ms = int(policy.now * 1000)
+    messages = [dated(message, received_at_ms) for message in delivery.messages]
     for rejected in delivery.rejected:
         parker.park(channel_name, rejected.reason, rejected.fragment)
-    inbound_queue.send(delivery.messages)
+    inbound_queue.send(messages)
     return WebhookReply(
         status=200,
-        body=json.dumps({"accepted": len(delivery.messages), "parked": len(delivery.rejected)}),
+        body=json.dumps({"accepted": len(messages), "parked": len(delivery.rejected)}),
         outcome="accepted",
-        enqueued=len(delivery.messages),
+        enqueued=len(messages),
         parked=len(delivery.rejected),
         recognized=delivery.recognized,
+        redated=sum(1 for message in messages if message.timestamp_note),
     )
+
+
+NOTHING_RECOGNISED = "no message, event or notice we recognise in this delivery"
+
+# A platform's time is trusted between 2010 and a day past receipt (clock skew, time zones
+# mistaken for UTC); anything else (seconds read as milliseconds, a test payload's
+# placeholder, a missing field) would date a conversation and its lead on a wrong day.
+EARLIEST_SENSIBLE_MS = 1_262_304_000_000  # 2010-01-01T00:00:00Z
+LATEST_AHEAD_MS = 86_400_000
+
+
+def dated(message: InboundMessage, received_at_ms: int) -> InboundMessage:
+    """The message with a time that can date a lead: its own, or the receipt time with a note saying why."""
+    if EARLIEST_SENSIBLE_MS <= message.sent_at_ms <= received_at_ms + LATEST_AHEAD_MS:
+        return message
+    given = "no usable timestamp" if message.sent_at_ms == 0 else f"timestamp {message.sent_at_ms} ms outside 2010..receipt+1 day"
+    return message.model_copy(update={"sent_at_ms": received_at_ms, "timestamp_note": f"{given}; receipt time used"})

@@ -203,7 +203,9 @@ class DynamoAccountStore:
             return False
         return True
 
-    def mark_needs_reauth(self, kind: str, account_id: str, reason: str) -> None:
+    def mark_needs_reauth(
+        self, kind: str, account_id: str, reason: str, status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH
+    ) -> None:
         key = (
             {"pk": f"BIZ#{account_id}", "sk": "TOKEN"} if kind == "business" else {"pk": advertiser_pk(account_id), "sk": "META"}
         )
@@ -213,7 +215,7 @@ class DynamoAccountStore:
             # Leaving the sparse refresh index: a dead token is not retried every hour.
             UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item({":status": AccountLinkStatus.NEEDS_REAUTH.value, ":reason": reason}),
+            ExpressionAttributeValues=to_item({":status": status.value, ":reason": reason}),
             ConditionExpression="attribute_exists(pk)",
         )
 

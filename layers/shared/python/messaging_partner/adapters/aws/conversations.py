@@ -1,8 +1,14 @@
-"""Conversations table: pk CONV#<conversation key>, sk META (the conversation) / MSG#<id> (markers).
+"""Conversations table.
+
+CONV#<conversation key>                   META      the conversation
+CONV#<conversation key>                   MSG#<id>  a message's dedupe marker (TTL)
+CONV#<conversation key>                   EVT#<id>  a conversation event: reaction, edit, deletion, notice
+ALIAS#<channel>#<account>#<identifier>    ALIAS     another identifier of a customer (customer_id: the key's)
 
 One transaction per message writes the marker (the dedupe) and updates the conversation,
 so the two never disagree; the transaction that opens a conversation also counts its lead
-(reports.py builds that item). Which write to try first is attribution's choice.
+(reports.py builds that item) and records the customer's other identifiers. Which write to
+try first is attribution's choice.
 """
 
 from __future__ import annotations
@@ -10,10 +16,19 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
-from messaging_partner.domain.models import Conversation, InboundMessage, LeadCount, MessageKind
+from messaging_partner.domain.models import (
+    Channel,
+    Conversation,
+    ConversationEvent,
+    InboundMessage,
+    LeadCount,
+    MessageKind,
+    conversation_key,
+)
 from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
 
 from .clients import client
@@ -30,6 +45,14 @@ def conversation_pk(conversation_key: str) -> str:
 
 def marker_sk(platform_message_id: str) -> str:
     return f"MSG#{platform_message_id}"
+
+
+def event_sk(platform_message_id: str) -> str:
+    return f"EVT#{platform_message_id}"
+
+
+def alias_pk(channel: Channel | str, business_account_id: str, identifier: str) -> str:
+    return f"ALIAS#{channel}#{business_account_id}#{identifier}"
 
 
 class DynamoConversationStore:
@@ -78,12 +101,75 @@ class DynamoConversationStore:
         writes = [self._marker_put(message, created_conversation=True), put]
         if self._reports is not None and lead is not None:
             writes.append(self._reports.lead_increment(lead))
+        writes += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._alias_item(message.channel, message.business_account_id, alias, conversation.customer_id),
+                }
+            }
+            for alias in message.customer_aliases
+            if alias != conversation.customer_id
+        ]
         reasons = self._transact(writes)
         if reasons is None:
             return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, created_conversation=True)
         if reasons[0].get("Code") == _CONDITION_FAILED:
             return self._duplicate(message, reasons[0])
         return None
+
+    def record_event(self, message: InboundMessage) -> bool:
+        event = ConversationEvent.model_validate(message.model_dump(include=set(ConversationEvent.model_fields)))
+        item = {
+            "pk": conversation_pk(message.conversation_key),
+            "sk": event_sk(message.platform_message_id),
+            **event.model_dump(mode="json", exclude_none=True),
+        }
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def events(self, conversation_key: str) -> list[ConversationEvent]:
+        """A conversation's events, oldest first (by platform time)."""
+        paginator = client("dynamodb").get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :events)",
+            ExpressionAttributeValues=to_item({":pk": conversation_pk(conversation_key), ":events": event_sk("")}),
+        )
+        events = [ConversationEvent.model_validate(_without_keys(from_item(i))) for page in pages for i in page["Items"]]
+        return sorted(events, key=lambda event: event.sent_at_ms)
+
+    def known_customer(self, channel: Channel, business_account_id: str, identifiers: Sequence[str]) -> str | None:
+        """One read: the alias items of every identifier, and the conversation each would key."""
+        aliases = [{"pk": alias_pk(channel, business_account_id, i), "sk": "ALIAS"} for i in identifiers]
+        conversations = [
+            {"pk": conversation_pk(conversation_key(channel, business_account_id, i)), "sk": META} for i in identifiers
+        ]
+        request = {self._table: {"Keys": [to_item(k) for k in aliases + conversations], "ConsistentRead": True}}
+        found: dict[str, dict[str, Any]] = {}
+        while request:  # UnprocessedKeys under throttling
+            answer = client("dynamodb").batch_get_item(RequestItems=request)
+            found.update({item["pk"]: item for item in map(from_item, answer["Responses"].get(self._table, []))})
+            request = answer.get("UnprocessedKeys") or {}
+        by_alias = [str(found[k["pk"]]["customer_id"]) for k in aliases if k["pk"] in found]
+        with_conversation = [i for i, k in zip(identifiers, conversations, strict=True) if k["pk"] in found]
+        return next(iter(by_alias + with_conversation), None)
+
+    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> None:
+        dynamodb = client("dynamodb")
+        with suppress(dynamodb.exceptions.ConditionalCheckFailedException):  # the first record wins
+            dynamodb.put_item(
+                TableName=self._table,
+                Item=self._alias_item(channel, business_account_id, alias, customer_id),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def _alias_item(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> dict[str, Any]:
+        return to_item({"pk": alias_pk(channel, business_account_id, alias), "sk": "ALIAS", "customer_id": customer_id})
 
     def count_stripped(self, message: InboundMessage) -> bool:
         """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.

@@ -1,4 +1,4 @@
-"""What the platform modules share: reading JSON bodies, ids for events that carry none, tolerant field access.
+"""What the platform modules share: reading JSON bodies, ids for events that carry none, timestamps, tolerant field access.
 
 What each module provides is the WebhookChannel port (domain/ports.py); what it hands back
 is a ParsedDelivery (domain/models.py).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from typing import Any
 
 from messaging_partner.domain.errors import UnparseablePayload
@@ -35,3 +37,38 @@ def as_list(value: Any) -> list[Any]:
 
 def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+# Below 10^11 a timestamp is seconds (10^11 s is the year 5138, 10^11 ms is 1973); below 10^14,
+# milliseconds; below 10^17, microseconds. Platforms document one unit per field, but their
+# test payloads and some relays send another.
+_SECONDS_BELOW = 10**11
+_MILLISECONDS_BELOW = 10**14
+_MICROSECONDS_BELOW = 10**17
+_NUMERIC = re.compile(r"\d{1,20}(?:\.\d{1,9})?", re.ASCII)
+
+
+def epoch_ms(value: Any) -> int:
+    """Epoch milliseconds from seconds, milliseconds or microseconds, sent as a number or a numeric string.
+
+    0 when the value is missing or unusable: the webhook rule then dates the event by its receipt.
+    """
+    number: int | float
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
+        text = value.strip()
+        number = float(text) if "." in text else int(text)
+    else:
+        return 0
+    if not math.isfinite(number) or number <= 0:
+        return 0
+    if number < _SECONDS_BELOW:
+        return int(number * 1000)
+    if number < _MILLISECONDS_BELOW:
+        return int(number)
+    if number < _MICROSECONDS_BELOW:
+        return int(number // 1000)
+    return 0

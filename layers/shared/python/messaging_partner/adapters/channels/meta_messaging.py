@@ -1,10 +1,13 @@
 """Messenger and Instagram messaging webhooks: `entry[].messaging[]` (reference/meta_and_peers.md A2, A3).
 
 One event per messaging item: a message, an echo of the business's own message, a postback,
-a referral without a message (an ad or link click on an existing thread), or a read. Ad
-referrals can sit in message.referral, postback.referral or the event's own referral
-(`messaging_referrals` on Messenger, `messaging_referral` on Instagram); all three are read.
-Timestamps are milliseconds.
+a referral without a message (an ad or link click on an existing thread), a read, or an
+event about an earlier message: an edit (`message_edit`), an unsend (`message.is_deleted`)
+or a reaction. Ad referrals can sit in message.referral, postback.referral or the event's own
+referral (`messaging_referrals` on Messenger, `messaging_referral` on Instagram); all three
+are read. Timestamps are documented in milliseconds; Meta's test payloads send seconds.
+Edits, unsends and reactions reuse the mid of the message they are about, so each gets an
+id of its own: the queue's deduplication would otherwise drop it as a repeat of the original.
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ from messaging_partner.domain.models import (
 )
 from messaging_partner.domain.ports import SecretSource
 
-from .base import as_list, stable_id, str_or_none
+from .base import as_list, epoch_ms, stable_id, str_or_none
 from .meta import handshake_with_verify_token, meta_entries, verify_request
 
 # Messaging items Meta documents that are not about a customer's conversation content.
 RECOGNIZED_ONLY = (
     "delivery",
-    "reaction",
     "optin",
     "account_linking",
     "policy_enforcement",
@@ -68,8 +70,10 @@ def parse_messaging(raw_body: bytes, object_type: str, channel: Channel) -> Pars
             continue
         if "messaging" not in entry:
             # Other subscriptions on the same app (feed changes, standby threads, comments).
-            for other in ("changes", "standby"):
-                delivery.recognized[other] += len(as_list(entry.get(other)))
+            others = {other: len(as_list(entry.get(other))) for other in ("changes", "standby")}
+            if not any(others.values()):
+                delivery.rejected.append(RejectedFragment("entry with no messaging, changes or standby", entry))
+            delivery.recognized.update({other: count for other, count in others.items() if count})
             continue
         items = entry["messaging"]
         if not isinstance(items, list):
@@ -80,12 +84,15 @@ def parse_messaging(raw_body: bytes, object_type: str, channel: Channel) -> Pars
     return delivery
 
 
+CONVERSATION_ITEMS = ("message", "message_edit", "reaction", "postback", "referral", "read")
+
+
 def _parse_item(item: Any, entry_id: Any, channel: Channel, delivery: ParsedDelivery) -> None:
     try:
         if not isinstance(item, dict):
             raise TypeError("messaging item is not an object")
         recognized = next((key for key in RECOGNIZED_ONLY if key in item), None)
-        if recognized is not None and not any(key in item for key in ("message", "postback", "referral", "read")):
+        if recognized is not None and not any(key in item for key in CONVERSATION_ITEMS):
             delivery.recognized[recognized] += 1
             return
         message = _normalize(item, entry_id, channel)
@@ -100,7 +107,7 @@ def _parse_item(item: Any, entry_id: Any, channel: Channel, delivery: ParsedDeli
 
 def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> InboundMessage | None:
     sender, recipient = _party(item.get("sender")), _party(item.get("recipient"))
-    sent_at_ms = int(item["timestamp"])
+    sent_at_ms = epoch_ms(item.get("timestamp"))
     business = str_or_none(entry_id) or recipient
     if business is None:
         raise ValueError("no business account (entry.id or recipient.id)")
@@ -122,9 +129,23 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         body = _object(item, "message")
         if body.get("is_echo"):  # the business's own message, sent from any app: outbound
             return make(MessageKind.ECHO, recipient, _mid(body))
+        if body.get("is_deleted"):  # the customer unsent it: mid is the original's
+            mid = _mid(body)
+            return make(MessageKind.DELETION, sender, stable_id(channel, business, "deleted", mid), refers_to=mid)
         return make(
             MessageKind.MESSAGE, sender, _mid(body), text=str_or_none(body.get("text")), referral=_referral(body.get("referral"))
         )
+    if "message_edit" in item:
+        edit = _object(item, "message_edit")
+        mid = _mid(edit)
+        edit_id = stable_id(channel, business, "edit", mid, edit.get("num_edit"), sent_at_ms)
+        return make(MessageKind.EDIT, sender, edit_id, refers_to=mid, text=str_or_none(edit.get("text")))
+    if "reaction" in item:
+        reaction = _object(item, "reaction")
+        mid, action = _mid(reaction), str_or_none(reaction.get("action")) or "react"
+        reaction_id = stable_id(channel, business, sender, "reaction", mid, action, reaction.get("reaction"), sent_at_ms)
+        detail = "removed" if action == "unreact" else "added"
+        return make(MessageKind.REACTION, sender, reaction_id, refers_to=mid, detail=detail)
     if "postback" in item:
         postback = _object(item, "postback")
         message_id = str_or_none(postback.get("mid")) or stable_id(channel, business, sender, "postback", sent_at_ms)
@@ -142,7 +163,7 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         message_id = stable_id(channel, business, sender, "referral", sent_at_ms, referral.ad_id, referral.tracking_ref)
         return make(MessageKind.REFERRAL, sender, message_id, referral=referral)
     if "read" in item:
-        watermark = _object(item, "read").get("watermark", sent_at_ms)
+        watermark = epoch_ms(_object(item, "read").get("watermark")) or sent_at_ms
         return make(MessageKind.READ, sender, stable_id(channel, business, sender, "read", watermark))
     return None
 

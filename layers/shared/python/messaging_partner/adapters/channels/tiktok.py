@@ -10,6 +10,12 @@ default (TikTok's sample uses 5 s).
 Identity: `user_openid` is the business account (the business_id the DM API needs);
 the customer is content.from_user.id (content.to_user.id on our own outbound echo).
 `content` is a JSON string inside the JSON body: parsed twice.
+
+App events share the envelope (developers.tiktok.com webhooks-events): `tiktok.ping`, sent to
+check the callback URL, is acknowledged and nothing else; `authorization.removed` (content
+`{"reason": n}`) means the account owner disconnected this app, so the Business Account is
+marked disconnected downstream. Timestamps are read by magnitude: the documented unit is
+seconds for create_time and milliseconds in content, but pings arrive with milliseconds.
 """
 
 from __future__ import annotations
@@ -33,13 +39,28 @@ from messaging_partner.domain.models import (
 )
 from messaging_partner.domain.ports import SecretSource
 
-from .base import load_json_object, stable_id, str_or_none
+from .base import epoch_ms, load_json_object, stable_id, str_or_none
 
 CHANNEL = Channel.TIKTOK
 SIGNATURE_HEADER = "tiktok-signature"
 
 # Events TikTok documents that do not concern a customer conversation.
-RECOGNIZED_ONLY = frozenset({"im_auto_message_config_update", "im_auto_message_audit_update", "im_receive_high_intent_comment"})
+RECOGNIZED_ONLY = frozenset(
+    {"tiktok.ping", "im_auto_message_config_update", "im_auto_message_audit_update", "im_receive_high_intent_comment"}
+)
+
+# authorization.removed reasons (developers.tiktok.com webhooks-events).
+DEAUTHORIZATION_REASONS = {
+    0: "unknown reason",
+    1: "the user disconnected the app in TikTok",
+    2: "the account was deleted",
+    3: "the user's age changed",
+    4: "the account was banned",
+    5: "the app's developer revoked the authorization",
+}
+
+# Webhook message types (lowercase, unlike the REST API's) that are something the customer sent.
+CUSTOMER_CONTENT_TYPES = frozenset({"text", "image", "share_post", "video", "emoji", "sticker", "template"})
 
 
 def signature(app_secret: str, timestamp: int | str, raw_body: bytes) -> str:
@@ -81,13 +102,13 @@ def handshake(query: Mapping[str, str], secrets: SecretSource) -> str | None:
 def parse(raw_body: bytes) -> ParsedDelivery:
     envelope = load_json_object(raw_body)
     event = envelope.get("event")
-    business = str_or_none(envelope.get("user_openid"))
-    if not isinstance(event, str) or business is None:
-        raise UnparseablePayload("not a TikTok webhook envelope: event or user_openid missing")
     delivery = ParsedDelivery()
     if event in RECOGNIZED_ONLY:
         delivery.recognized[event] += 1
         return delivery
+    business = str_or_none(envelope.get("user_openid"))
+    if not isinstance(event, str) or business is None:
+        raise UnparseablePayload("not a TikTok webhook envelope: event or user_openid missing")
     if event not in _EVENTS:
         raise UnparseablePayload(f"unknown TikTok event type {event!r}")
     try:
@@ -119,13 +140,12 @@ def _user_id(content: Mapping[str, Any], role_key: str) -> str:
 
 
 def _timestamp_ms(content: Mapping[str, Any], envelope: Mapping[str, Any]) -> int:
-    if content.get("timestamp") is not None:
-        return int(content["timestamp"])  # milliseconds
-    return int(envelope["create_time"]) * 1000  # seconds
+    """content.timestamp (documented milliseconds), else the envelope's create_time (documented seconds)."""
+    return epoch_ms(content.get("timestamp")) or epoch_ms(envelope.get("create_time"))
 
 
 def _message(
-    kind: MessageKind, envelope: Mapping[str, Any], content: Mapping[str, Any], business: str, customer: str
+    kind: MessageKind, envelope: Mapping[str, Any], content: Mapping[str, Any], business: str, customer: str, **fields: Any
 ) -> InboundMessage:
     message_id = str_or_none(content.get("message_id"))
     if message_id is None:
@@ -139,11 +159,37 @@ def _message(
         kind=kind,
         sent_at_ms=_timestamp_ms(content, envelope),
         text=str_or_none(text.get("body")) if isinstance(text, dict) else None,
+        **fields,
     )
 
 
 def _received(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
-    return _message(MessageKind.MESSAGE, envelope, content, business, _user_id(content, "from_user"))
+    customer = _user_id(content, "from_user")
+    message_type = content.get("type", "text")
+    if message_type in CUSTOMER_CONTENT_TYPES:
+        return _message(MessageKind.MESSAGE, envelope, content, business, customer)
+    if message_type == "reaction":  # reaction: [{operation: ADD|REMOVE, emoji, original_msg_id, ...}]
+        reaction = next((r for r in content.get("reaction") or [] if isinstance(r, dict)), {})
+        detail = "removed" if reaction.get("operation") == "REMOVE" else "added"
+        original = str_or_none(reaction.get("original_msg_id"))
+        return _message(MessageKind.REACTION, envelope, content, business, customer, refers_to=original, detail=detail)
+    raise ValueError(f"unknown TikTok message type {message_type!r}")
+
+
+def _deauthorized(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
+    """authorization.removed: the Business Account's owner disconnected this app; its tokens are already revoked."""
+    code = content.get("reason")
+    reason = DEAUTHORIZATION_REASONS.get(code, "unknown reason") if isinstance(code, int) else "unknown reason"
+    sent_at_ms = _timestamp_ms(content, envelope)
+    return InboundMessage(
+        channel=CHANNEL,
+        business_account_id=business,
+        customer_id="",
+        platform_message_id=stable_id(CHANNEL, business, "authorization.removed", envelope.get("create_time")),
+        kind=MessageKind.DEAUTHORIZATION,
+        sent_at_ms=sent_at_ms,
+        detail=f"{reason} (reason {code})",
+    )
 
 
 def _sent(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
@@ -177,7 +223,7 @@ def _referral(envelope: Mapping[str, Any], content: Mapping[str, Any], business:
         advertiser_id=str_or_none(ad.get("advertiser_id")),
         creative_material_id=str_or_none(ad.get("message_material_id")),
     )
-    sent_at_ms = int(ad["timestamp"]) if ad.get("timestamp") is not None else _timestamp_ms(content, envelope)
+    sent_at_ms = epoch_ms(ad.get("timestamp")) or _timestamp_ms(content, envelope)
     return InboundMessage(
         channel=CHANNEL,
         business_account_id=business,
@@ -192,7 +238,7 @@ def _referral(envelope: Mapping[str, Any], content: Mapping[str, Any], business:
 def _read(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
     customer = _user_id(content, "from_user")
     read = _object(content.get("read"))
-    last_read = read.get("last_read_timestamp") or _timestamp_ms(content, envelope)
+    last_read = epoch_ms(read.get("last_read_timestamp")) or _timestamp_ms(content, envelope)
     return InboundMessage(
         channel=CHANNEL,
         business_account_id=business,
@@ -209,4 +255,5 @@ _EVENTS = {
     "im_send_msg": _sent,
     "im_referral_msg": _referral,
     "im_mark_read_msg": _read,
+    "authorization.removed": _deauthorized,
 }
