@@ -209,6 +209,11 @@ def report(
 ) -> int:
     conversations = {i["pk"]["S"].removeprefix("CONV#"): i for i in items if i["sk"]["S"] == "META"}
     markers = [i for i in items if i["sk"]["S"].startswith("MSG#") and i["kind"]["S"] != "stripped"]
+    kept_events: dict[str, tuple[str, ...]] = {}
+    for item in sorted((i for i in items if i["sk"]["S"].startswith("EVT#")), key=lambda i: int(i["sent_at_ms"]["N"])):
+        key = item["pk"]["S"].removeprefix("CONV#")
+        kept_events[key] = (*kept_events.get(key, ()), item["kind"]["S"])
+    event_kinds = Counter(kind for kinds in kept_events.values() for kind in kinds)
     stripped = sum(int(i["stripped_count"]["N"]) for i in items if i["sk"]["S"].startswith("STRIPPED#"))
     stored = {key: (c["source"]["S"], int(c["customer_message_count"]["N"])) for key, c in conversations.items()}
     attribution = status["pumps"]["AttributionFunction"]
@@ -217,6 +222,8 @@ def report(
     enqueued = sum(body.get("accepted", 0) for _, _, code, body in answers if code == 200)
     fifo_dropped = enqueued - attribution["records"]
     skipped = {kind: n for kind, n in attribution["record_types"].items() if kind not in ("message", "referral")}
+    ping = next(body for _, label, _, body in answers if "tiktok.ping" in label)
+    received_ms = [int(conversations[k]["started_at_ms"]["N"]) for k in scenario.redated_keys if k in conversations]
     # moto drops a FIFO duplicate only while the original is still queued (AWS: for 5 minutes), so a
     # duplicate can reach attribution, where the message marker stores it once.
     marker_dropped = attribution["records"] - len(markers) - sum(skipped.values())
@@ -239,7 +246,13 @@ def report(
             f"{enqueued} enqueued; duplicates: {fifo_dropped} dropped by FIFO dedup, {marker_dropped} by the message marker",
         ),
         ("Stored once each", f"{len(markers)} customer messages and ad/link clicks, in {len(conversations)} conversations"),
-        ("Kept apart from chats", ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items())) or "none"),
+        ("Kept apart from messages", ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items())) or "none"),
+        (
+            "Conversation events",
+            f"{', '.join(f'{n} {k}' for k, n in sorted(event_kinds.items()))} kept in {len(kept_events)} conversations;"
+            " none opened a conversation or counted a lead",
+        ),
+        ("Dated by receipt", f"{len(received_ms)} message whose platform time read as 1970"),
         ("EEA-stripped, per business", f"{stripped} counted for the TikTok business account, attributed to no one"),
         (
             "Events on SignalQueue",
@@ -248,7 +261,7 @@ def report(
             f"{sum(delivered.values()) - sum(distinct.values())} repeats with the same event_id",
         ),
         ("Dead-letter queues", ", ".join(f"{q}: {d['visible']}" for q, d in status["queues"].items() if "DLQ" in q)),
-        ("Parked payloads", str(status["queues"]["ParkedQueue"]["visible"])),
+        ("Parked payloads", "; ".join(f"{p['channel']}: {p['reason']}" for p in status["parked"]) or "none"),
     ]
     for name, text in rows:
         print(f"  {name:<30}{text}")
@@ -268,6 +281,7 @@ def report(
     print(f"  ~ ${cost:.2f} of AWS requests per million inbound events at us-east-1 list prices (local/pricing.py)")
 
     customer_messages = sum(count for _, count in scenario.conversations.values())
+    edits = sum(kinds.count("edit") for kinds in scenario.events.values())  # new text, read once by the keyword worker
     checks = [
         ("advertiser and business accounts connected, chats linked", all(connections.values())),
         (
@@ -277,13 +291,32 @@ def report(
         ("every conversation stored once, with its source and message count", stored == scenario.conversations),
         ("refused deliveries left nothing behind", not any(key in stored for key in scenario.refused_keys)),
         ("duplicate deliveries stored once (FIFO dedup or the message marker)", fifo_dropped + marker_dropped == 2),
-        ("echoes, reads and the EEA-stripped event kept apart", skipped == {"echo": 2, "read": 1, "stripped": 1}),
+        (
+            "echoes, reads, the EEA-stripped event and conversation events kept apart from customer messages",
+            skipped == {"echo": 2, "read": 1, "stripped": 1, "reaction": 2, "edit": 1, "deletion": 1},
+        ),
+        ("reactions, the edit and the unsent message kept in their conversations", kept_events == scenario.events),
+        ("the reaction from someone with no conversation opened none", f"tiktok#{DEMO_TIKTOK_BUSINESS_ID}#tt-zoe" not in stored),
+        ("TikTok's URL check answered 200, nothing kept or parked", ping == {"accepted": 0, "parked": 0}),
+        (
+            "Omar, named by phone and BSUID and then by phone alone, has one conversation",
+            stored.get(f"whatsapp#{DEMO_PHONE_NUMBER_ID}#EG.2015550198765432") == ("organic", 2)
+            and f"whatsapp#{DEMO_PHONE_NUMBER_ID}#201005550006" not in stored,
+        ),
+        (
+            "a time that read as 1970 was replaced by the receipt time",
+            len(received_ms) == len(scenario.redated_keys) and all(m > time.time() * 1000 - 86_400_000 for m in received_ms),
+        ),
         ("the EEA-stripped event counted once for its business account", stripped == 1),
         ("one distinct ConversationAttributed per conversation", distinct.get("ConversationAttributed", 0) == len(conversations)),
-        ("one distinct MessageReceived per customer message", distinct.get("MessageReceived", 0) == customer_messages),
         (
-            "dead-letter and parked queues empty",
-            all(d["visible"] == 0 for q, d in status["queues"].items() if "DLQ" in q or "Parked" in q),
+            "one distinct MessageReceived per customer message and per edit",
+            distinct.get("MessageReceived", 0) == customer_messages + edits,
+        ),
+        ("dead-letter queues empty", all(d["visible"] == 0 for q, d in status["queues"].items() if "DLQ" in q)),
+        (
+            "parked: only the change nobody knows, with its reason",
+            tuple(p["reason"] for p in status["parked"]) == scenario.parked,
         ),
     ]
     print("\nChecks")

@@ -30,12 +30,15 @@ from .scenario import (
     messaging_message,
     messaging_read,
     messaging_referral,
+    messaging_unsend,
     meta_ad_referral,
     meta_messaging_body,
     signed_meta,
     signed_tiktok,
     tiktok_ad_referral_content,
     tiktok_body,
+    tiktok_ping_body,
+    tiktok_reaction_content,
     tiktok_short_link_content,
     tiktok_text_content,
     whatsapp_body,
@@ -113,6 +116,17 @@ def sample_events() -> dict[str, dict[str, Any]]:
         "33612000003", "wamid.SAMPLE3", SAMPLE_TIME, "Hello, I saw your ad", referral=meta_ad_referral("120226305854810726")
     )
     status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(SAMPLE_TIME), "recipient_id": "351910000001"}
+    ana_reacts = WhatsAppMessage(
+        "351910000001", "wamid.SAMPLE4", SAMPLE_TIME, kind="reaction", content={"message_id": "wamid.OUT1", "emoji": "\U0001f44d"}
+    )
+    new_text = {"type": "text", "text": {"body": "Hi! Do you ship sneakers to Porto?"}}
+    ana_edits = WhatsAppMessage(
+        "351910000001",
+        "wamid.SAMPLE5",
+        SAMPLE_TIME,
+        kind="edit",
+        content={"original_message_id": "wamid.SAMPLE1", "message": new_text},
+    )
     ad = {
         "advertiser_id": "7100000000000000001",
         "ad_id": "1790000000000001",
@@ -202,6 +216,28 @@ def sample_events() -> dict[str, dict[str, Any]]:
                 SAMPLE_TIME,
             )
         ),
+        "webhook_whatsapp_reaction": meta_delivery("whatsapp", whatsapp_body(WhatsAppChange((ana_reacts,)))),
+        "webhook_whatsapp_edit": meta_delivery("whatsapp", whatsapp_body(WhatsAppChange((ana_edits,)))),
+        "webhook_messenger_unsend": meta_delivery(
+            "messenger", meta_messaging_body("page", page, messaging_unsend("6985000000000001", page, "m_SAMPLE1", ms))
+        ),
+        "webhook_tiktok_reaction": tiktok_delivery(
+            tiktok_body(
+                "im_receive_msg", tt, tiktok_reaction_content("tt-jon", tt, "tt-msg-SAMPLE3", ms, "tt-msg-SAMPLE2"), SAMPLE_TIME
+            )
+        ),
+        "webhook_tiktok_ping": tiktok_delivery(tiktok_ping_body(ms)),
+        "webhook_tiktok_authorization_removed": tiktok_delivery(
+            json.dumps(
+                {
+                    "client_key": "local-tiktok-app",
+                    "event": "authorization.removed",
+                    "create_time": SAMPLE_TIME,
+                    "user_openid": tt,
+                    "content": json.dumps({"reason": 1}),
+                }
+            ).encode()
+        ),
         "oauth_advertiser_start": http_event(
             "GET", "/oauth/tiktok/{kind}/start", "/oauth/tiktok/advertiser/start?workspace=acme"
         ),
@@ -225,6 +261,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "/admin/conversations?advertiser_id=7100000000000000001&source=tiktok_ad&from=2025-11-01&to=2025-11-30",
         ),
         "admin_get_conversation": http_event("GET", "/admin/{proxy+}", f"/admin/conversations/whatsapp%23{wa}%23351910000001"),
+        "admin_get_business": http_event("GET", "/admin/{proxy+}", f"/admin/businesses/{tt}"),
         "attribution_inbound_batch": {
             "Records": [
                 sqs_record(1, first.model_dump_json(exclude_none=True), "InboundQueue.fifo", first.conversation_key),

@@ -26,21 +26,27 @@ class WhatsAppMessage:
     name: str = "Customer"
     bsuid: bool = False
     referral: dict[str, Any] | None = None
+    content: dict[str, Any] | None = None  # the type's own object, for reactions, edits, revokes, system notices
+    phone: str | None = None  # with bsuid: the phone number the payload also carries
+    raw_timestamp: str | int | None = None  # sent as is instead of the seconds string (test payloads, relays)
 
     def payload(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(contact, message) as they sit in a change value."""
         contact: dict[str, Any] = {"profile": {"name": self.name}}
-        message: dict[str, Any] = {"id": self.message_id, "timestamp": str(self.timestamp), "type": self.kind}
+        timestamp = self.raw_timestamp if self.raw_timestamp is not None else str(self.timestamp)
+        message: dict[str, Any] = {"id": self.message_id, "timestamp": timestamp, "type": self.kind}
         if self.bsuid:
             contact["user_id"] = self.customer
             message["from_user_id"] = self.customer
-        else:
-            contact["wa_id"] = self.customer
-            message["from"] = self.customer
+        if not self.bsuid or self.phone:
+            contact["wa_id"] = self.phone or self.customer
+            message["from"] = self.phone or self.customer
         if self.kind == "text":
             message["text"] = {"body": self.text or ""}
         elif self.kind in ("image", "video", "document"):
             message[self.kind] = {"id": f"media-{self.message_id}", "mime_type": "image/jpeg", "caption": self.text}
+        elif self.content is not None:
+            message[self.kind] = self.content
         if self.referral is not None:
             message["referral"] = self.referral
         return contact, message
@@ -145,6 +151,12 @@ def messaging_referral(customer: str, business_id: str, timestamp_ms: int, refer
     return {"sender": {"id": customer}, "recipient": {"id": business_id}, "timestamp": timestamp_ms, "referral": referral}
 
 
+def messaging_unsend(customer: str, business_id: str, mid: str, timestamp_ms: int) -> dict[str, Any]:
+    """The customer unsent their message `mid` (Instagram documents is_deleted; Messenger sends the same)."""
+    message = {"mid": mid, "is_deleted": True}
+    return {"sender": {"id": customer}, "recipient": {"id": business_id}, "timestamp": timestamp_ms, "message": message}
+
+
 def messaging_read(customer: str, business_id: str, timestamp_ms: int) -> dict[str, Any]:
     return {
         "sender": {"id": customer},
@@ -226,6 +238,27 @@ def tiktok_short_link_content(customer: str, business_id: str, timestamp_ms: int
     }
 
 
+def tiktok_reaction_content(
+    customer: str, business_id: str, message_id: str, timestamp_ms: int, original_message_id: str
+) -> dict[str, Any]:
+    content = tiktok_text_content(customer, business_id, message_id, timestamp_ms, "")
+    del content["text"]
+    reaction = {"operation": "ADD", "type": "EMOJI", "emoji": "\u2764\ufe0f", "original_msg_id": original_message_id}
+    return content | {"type": "reaction", "reaction": [reaction | {"timestamp": timestamp_ms, "unique_identifier": customer}]}
+
+
+def tiktok_ping_body(create_time_ms: int) -> bytes:
+    """TikTok's URL check, as seen in the wild: create_time in milliseconds, no conversation."""
+    envelope = {
+        "client_key": DEMO_TIKTOK_APP_ID,
+        "event": "tiktok.ping",
+        "create_time": create_time_ms,
+        "user_openid": DEMO_TIKTOK_BUSINESS_ID,
+        "content": json.dumps({"reason": "testing Webhook"}),
+    }
+    return json.dumps(envelope).encode()
+
+
 def tiktok_signature_header(secret: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},s={digest}"
@@ -242,13 +275,19 @@ class DemoScenario:
     deliveries: list[Delivery]
     conversations: dict[str, tuple[str, int]]  # conversation key -> (source, customer messages) we expect stored
     refused_keys: tuple[str, ...]  # conversations that must not exist: their only deliveries were refused
+    events: dict[str, tuple[str, ...]]  # conversation key -> the conversation events kept under it, by kind
+    parked: tuple[str, ...]  # the reasons ParkedQueue must hold
+    redated_keys: tuple[str, ...]  # conversations dated by receipt, their platform time being unusable
 
 
 def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> DemoScenario:
     """All four platforms, with their awkward variants: a Meta click-to-WhatsApp and click-to-Messenger
     ad, a TikTok tracking ID in a WhatsApp message, two entries in one POST, a status, a BSUID-only
     customer, echoes, a read, TikTok DM ad clicks before any message (two ads, a Smart+ creative and
-    an ad TikTok no longer knows), a tiktok.me link, an EEA-stripped event, duplicates and bad signatures."""
+    an ad TikTok no longer knows), a tiktok.me link, an EEA-stripped event, duplicates and bad signatures;
+    and what is not a customer message: a reaction, an edit, an unsent message, a reaction from someone
+    with no conversation, TikTok's URL check, a change of a field nobody knows; a customer named by phone
+    and BSUID and then by phone alone; a Meta test payload whose time reads as 1970."""
     start = now - 600
     wa = DEMO_PHONE_NUMBER_ID
     ana = WhatsAppMessage("351910000001", "wamid.ANA1", start, "Hi! Do you ship sneakers to Lisbon?", name="Ana")
@@ -274,6 +313,17 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         "AE.1502576394655843", "wamid.NOOR1", start + 20, "Salam! Do you have size 38?", name="Noor", bsuid=True
     )
     eve = WhatsAppMessage("12025550005", "wamid.EVE1", start + 25, "forged message", name="Eve")
+    ana_reacts = WhatsAppMessage(
+        "351910000001", "wamid.ANA3", start + 31, kind="reaction", content={"message_id": "wamid.OUT1", "emoji": "\U0001f44d"}
+    )
+    edited = {"original_message_id": "wamid.BEN1", "message": {"type": "text", "text": {"body": "Is the blue model in 44?"}}}
+    ben_edits = WhatsAppMessage("447700900002", "wamid.BEN3", start + 32, kind="edit", content=edited, name="Ben")
+    omar_both = WhatsAppMessage(
+        "EG.2015550198765432", "wamid.OMAR1", start + 33, "Hi, price for the runners?", "text", "Omar", True, phone="201005550006"
+    )
+    omar_phone = WhatsAppMessage("201005550006", "wamid.OMAR2", start + 34, "And for kids?", name="Omar")
+    pia = WhatsAppMessage("5511900000007", "wamid.PIA1", start + 35, "Oi!", name="Pia", raw_timestamp="1517")
+    unknown_field = {"field": "made_up_field", "value": {"messaging_product": "whatsapp", "event": "SOMETHING_NEW"}}
     status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(start + 30), "recipient_id": "351910000001"}
     first = signed_meta("WhatsApp: Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
 
@@ -315,6 +365,8 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         "im_receive_msg_eu", tt, {"to": "brand", "to_user": {"id": tt, "role": "business_account"}, "timestamp": ms + 65_000}, now
     )
     kim = tiktok_body("im_receive_msg", tt, tiktok_text_content("tt-kim", tt, "tt-msg-KIM1", ms + 66_000, "forged"), now)
+    zoe = tiktok_body("im_receive_msg", tt, tiktok_reaction_content("tt-zoe", tt, "tt-msg-ZOE1", ms + 67_000, "tt-msg-OUT9"), now)
+    unknown_body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [unknown_field]}]})
 
     deliveries = [
         first,
@@ -358,6 +410,20 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         signed_tiktok("TikTok: an EEA user writes (stripped)", eu, tiktok_app_secret, now),
         signed_tiktok("TikTok: the same message delivered again", jon_text, tiktok_app_secret, now),
         signed_tiktok("TikTok: a replayed delivery signed an hour ago", kim, tiktok_app_secret, now - 3600, expected_status=401),
+        signed_meta("WhatsApp: Ana reacts to our reply", whatsapp_body(WhatsAppChange((ana_reacts,))), meta_app_secret),
+        signed_meta("WhatsApp: Ben edits his question", whatsapp_body(WhatsAppChange((ben_edits,))), meta_app_secret),
+        signed_meta(
+            "Messenger: Farah unsends her message",
+            meta_messaging_body("page", page, messaging_unsend("6985000000000001", page, "m_FARAH1", ms + 70_000)),
+            meta_app_secret,
+            "messenger",
+        ),
+        signed_tiktok("TikTok: Zoe reacts to one of our messages (no conversation)", zoe, tiktok_app_secret, now),
+        signed_tiktok("TikTok: the URL check (tiktok.ping)", tiktok_ping_body(now * 1000), tiktok_app_secret, now),
+        signed_meta("WhatsApp: Omar, by phone and BSUID", whatsapp_body(WhatsAppChange((omar_both,))), meta_app_secret),
+        signed_meta("WhatsApp: Omar again, by phone alone", whatsapp_body(WhatsAppChange((omar_phone,))), meta_app_secret),
+        signed_meta("WhatsApp: a test payload dated 1970 (Pia)", whatsapp_body(WhatsAppChange((pia,))), meta_app_secret),
+        signed_meta("WhatsApp: a change of a field nobody knows", unknown_body.encode(), meta_app_secret),
     ]
     return DemoScenario(
         deliveries=deliveries,
@@ -374,6 +440,16 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
             f"tiktok#{tt}#tt-lea": ("tiktok_ad", 0),
             f"tiktok#{tt}#tt-max": ("tiktok_ad", 0),
             f"tiktok#{tt}#tt-jon": ("tiktok_short_link", 1),
+            f"whatsapp#{wa}#EG.2015550198765432": ("organic", 2),
+            f"whatsapp#{wa}#5511900000007": ("organic", 1),
         },
         refused_keys=(f"whatsapp#{wa}#12025550005", f"tiktok#{tt}#tt-kim"),
+        events={
+            f"whatsapp#{wa}#351910000001": ("reaction",),
+            f"whatsapp#{wa}#447700900002": ("edit",),
+            f"messenger#{page}#6985000000000001": ("deletion",),
+            f"tiktok#{tt}#tt-zoe": ("reaction",),
+        },
+        parked=("unknown WhatsApp webhook field 'made_up_field'",),
+        redated_keys=(f"whatsapp#{wa}#5511900000007",),
     )

@@ -194,6 +194,15 @@ class LocalStack:
             }
         return depths
 
+    def parked(self, peek: int = 10) -> list[dict[str, Any]]:
+        """What ParkedQueue holds, without the bodies: channel, reason, when. A peek (it stays on the queue)."""
+        sqs = self._session.client("sqs")
+        answer = sqs.receive_message(
+            QueueUrl=self.provisioned.attributes["ParkedQueue"]["QueueUrl"], MaxNumberOfMessages=peek, VisibilityTimeout=0
+        )
+        records = [json.loads(message["Body"]) for message in answer.get("Messages", [])]
+        return [{key: record.get(key) for key in ("channel", "reason", "parked_at_ms", "size")} for record in records]
+
     def status(self) -> dict[str, Any]:
         depths = self.queue_depths()
         pumped = {pump.source.queue for pump in self.pumps}
@@ -205,6 +214,7 @@ class LocalStack:
             "queues": depths,
             "pumps": {pump.source.function: pump.stats.as_dict() for pump in self.pumps},
             "drained": drained,
+            "parked": self.parked(),
             "aws_requests": self.counter.snapshot(),
             "resources": {name: attrs.get("Ref") for name, attrs in self.provisioned.attributes.items()},
             "schedules": [f"{s.function}/{s.name}" for s in self.template.schedules()],

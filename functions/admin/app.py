@@ -129,13 +129,29 @@ def list_conversations() -> Response[str]:
 
 @app.get("/admin/conversations/<conversation_key>")
 def get_conversation(conversation_key: str) -> Response[str]:
+    """The conversation with its events (reactions, edits, deletions, notices); events may precede a conversation."""
     key = unquote(conversation_key)  # keys hold '#', sent as %23
-    conversation = _adapters().conversations.get(key)
-    if conversation is None:
+    conversations = _adapters().conversations
+    conversation, events = conversations.get(key), conversations.events(key)
+    if conversation is None and not events:
         return json_response(
             404, {"message": f"No conversation {key!r}. Keys look like whatsapp#<phone_number_id>#<customer id>."}
         )
-    return json_response(200, conversation.model_dump(mode="json", exclude_none=True))
+    body: dict[str, Any] = conversation.model_dump(mode="json", exclude_none=True) if conversation else {"conversation_key": key}
+    body["events"] = [event.model_dump(mode="json", exclude_none=True) for event in events]
+    return json_response(200, body)
+
+
+@app.get("/admin/businesses/<business_id>")
+def get_business(business_id: str) -> Response[str]:
+    """A TikTok Business Account's connection: status (ACTIVE, NEEDS_REAUTH, DISCONNECTED), why, token expiry."""
+    account = _adapters().accounts.get_business(unquote(business_id))
+    if account is None:
+        return json_response(
+            404, {"message": f"No connected TikTok Business Account {business_id}. Connect it: GET /oauth/tiktok/business/start."}
+        )
+    hidden = {"access_token_ciphertext", "refresh_token_ciphertext"}
+    return json_response(200, account.model_dump(mode="json", exclude=hidden, exclude_none=True))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

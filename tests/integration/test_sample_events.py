@@ -54,6 +54,12 @@ WEBHOOK_SAMPLES_ACCEPTED = {
     "webhook_tiktok_eu_stripped": 1,
     "webhook_tiktok_send_echo": 1,
     "webhook_tiktok_mark_read": 1,
+    "webhook_whatsapp_reaction": 1,
+    "webhook_whatsapp_edit": 1,
+    "webhook_messenger_unsend": 1,
+    "webhook_tiktok_reaction": 1,
+    "webhook_tiktok_ping": 0,
+    "webhook_tiktok_authorization_removed": 1,
 }
 
 
@@ -93,6 +99,7 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert invoke("AdminFunction", load("admin_put_link"))["statusCode"] == 404  # the ad account is not connected yet
     assert json.loads(invoke("AdminFunction", load("admin_list_advertisers"))["body"]) == {"advertisers": []}
     assert json.loads(invoke("AdminFunction", load("admin_list_conversations"))["body"]) == {"conversations": []}
+    assert invoke("AdminFunction", load("admin_get_business"))["statusCode"] == 404  # not connected here
     assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["due"] == 0
     assert invoke("ReportRollupFunction", load("report_rollup_daily"))["granularity"] == "daily"
     assert invoke("ReportRollupFunction", load("report_rollup_hourly"))["granularity"] == "hourly"

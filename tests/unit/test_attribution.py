@@ -248,3 +248,161 @@ def test_local_day(timezone: str, day: str) -> None:
 )
 def test_nothing_but_tiktok_ads_credits_tiktok(source: ConversationSource, expected: str) -> None:
     assert lead_bucket(first_touch(inbound("m1")).model_copy(update={"source": source})) == expected
+
+
+# ---------------------------------------------------------------- conversation events, deauthorization
+from messaging_partner.domain.models import (  # noqa: E402
+    AccountLinkStatus,
+    BusinessGrant,
+    ConnectionKind,
+    LeadCount,
+)
+from messaging_partner.domain.tokens import business_account  # noqa: E402
+from tests.fakes import FakeAccountStore, FakeCipher  # noqa: E402
+
+EVENT_KINDS = [MessageKind.REACTION, MessageKind.EDIT, MessageKind.DELETION, MessageKind.SYSTEM, MessageKind.UNSUPPORTED]
+ROUTE = Route(advertiser_id="adv-1", timezone="UTC")
+
+
+def routed() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalSender]:
+    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalSender()
+    return Attribution(store, publisher, signals, FakeRouter({"106540352242922": ROUTE})), store, publisher, signals
+
+
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+def test_a_conversation_event_alone_opens_nothing_and_counts_nothing(kind: MessageKind) -> None:
+    work, store, publisher, _ = routed()
+    event = inbound("e1", kind=kind, refers_to="m0")
+    assert work.handle(event) == f"event_{kind}"
+    assert work.handle(event) == "duplicate"
+    work.flush()
+    assert store.conversations == {}
+    assert store.leads == {}
+    assert publisher.published == []
+    assert list(store.events) == [(event.conversation_key, "e1")]
+
+
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+def test_a_conversation_event_in_an_open_conversation_is_not_a_customer_message(kind: MessageKind) -> None:
+    work, store, _, signals = routed()
+    work.handle(inbound("m1"))
+    work.handle(inbound("e1", kind=kind, refers_to="m1").model_copy(update={"text": "edited text"}))
+    work.flush()
+    [conversation] = store.conversations.values()
+    assert conversation.customer_message_count == 1
+    assert store.leads == {LeadCount("adv-1", conversation.day or "", "ORGANIC"): 1}
+    signalled = [(s.message.platform_message_id, s.message.kind) for s in signals.sent]
+    assert signalled == [("m1", MessageKind.MESSAGE)] + ([("e1", MessageKind.EDIT)] if kind is MessageKind.EDIT else [])
+
+
+def test_counts_come_out_per_kind_for_metrics() -> None:
+    work, _, _, _ = routed()
+    for index, kind in enumerate(EVENT_KINDS):
+        work.handle(inbound(f"e{index}", kind=kind))
+    work.handle(inbound("late", kind=MessageKind.REACTION).model_copy(update={"timestamp_note": "no usable timestamp"}))
+    assert {k: v for k, v in work.outcomes.items() if k.startswith("event_")} == {
+        "event_reaction": 2,
+        "event_edit": 1,
+        "event_deletion": 1,
+        "event_system": 1,
+        "event_unsupported": 1,
+    }
+    assert work.outcomes["redated"] == 1
+
+
+def business_with_tokens(store: FakeAccountStore) -> None:
+    grant = {"access_token": "a", "expires_in": 86400, "refresh_token": "r", "refresh_token_expires_in": 1, "open_id": "biz-1"}
+    store.save_business(business_account("biz-1", "acme", BusinessGrant.model_validate(grant), FakeCipher(), 1.0, version=2))
+
+
+def test_authorization_removed_disconnects_the_business_account_once_and_announces_it() -> None:
+    store, publisher = FakeConversationStore(), FakePublisher()
+    accounts = FakeAccountStore()
+    business_with_tokens(accounts)
+    work = Attribution(store, publisher, FakeSignalSender(), accounts=accounts)
+    removed = InboundMessage(
+        channel=Channel.TIKTOK,
+        business_account_id="biz-1",
+        customer_id="",
+        platform_message_id="h:removed",
+        kind=MessageKind.DEAUTHORIZATION,
+        sent_at_ms=1_763_800_000_000,
+        detail="the user disconnected the app in TikTok (reason 1)",
+    )
+    assert work.handle(removed) == "business_disconnected"
+    assert work.handle(removed) == "duplicate"
+    assert accounts.businesses["biz-1"].status == AccountLinkStatus.DISCONNECTED
+    [event] = publisher.published
+    assert (event.detail_type, event.kind, event.account_id) == ("AccountNeedsReauth", ConnectionKind.BUSINESS, "biz-1")
+    assert "removed this app's access on TikTok (the user disconnected the app in TikTok (reason 1))" in event.reason
+    assert store.conversations == {}
+    unknown = removed.model_copy(update={"business_account_id": "biz-unknown"})
+    assert work.handle(unknown) == "duplicate"
+
+
+# ---------------------------------------------------------------- one customer, one key (WhatsApp phone and BSUID)
+PHONE, BSUID = "16505551234", "US.13491208655302741918"
+
+
+def from_customer(message_id: str, customer: str, *aliases: str) -> InboundMessage:
+    return inbound(message_id, customer=customer).model_copy(update={"customer_aliases": aliases})
+
+
+@pytest.mark.parametrize(
+    ("later_customer", "label"),
+    [(PHONE, "later by phone alone"), (BSUID, "later by BSUID alone"), (BSUID, "later by both again")],
+)
+def test_a_customer_named_by_both_keeps_one_conversation(later_customer: str, label: str) -> None:
+    work, store, _, signals = routed()
+    work.handle(from_customer("m1", BSUID, PHONE))  # the payload carries both: BSUID keys, the phone is an alias
+    later = from_customer("m2", later_customer, *((PHONE,) if label.endswith("both again") else ()))
+    assert work.handle(later) == "existing_conversation"
+    work.flush()
+    [conversation] = store.conversations.values()
+    assert (conversation.customer_id, conversation.customer_message_count) == (BSUID, 2)
+    assert {s.conversation_key for s in signals.sent} == {conversation.conversation_key}
+
+
+def test_a_conversation_opened_by_phone_keeps_its_key_when_the_bsuid_appears() -> None:
+    """The other direction: a customer known by phone (before BSUIDs), then named by both, then by BSUID alone."""
+    work, store, _, _ = routed()
+    work.handle(from_customer("m1", PHONE))
+    assert work.handle(from_customer("m2", BSUID, PHONE)) == "existing_conversation"
+    fresh_container = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+    assert fresh_container.handle(from_customer("m3", BSUID)) == "existing_conversation"
+    [conversation] = store.conversations.values()
+    assert (conversation.customer_id, conversation.customer_message_count) == (PHONE, 3)
+
+
+def test_a_container_remembers_a_customers_key() -> None:
+    work, store, _, _ = routed()
+    work.handle(from_customer("m1", PHONE))
+    for index in range(2, 6):
+        work.handle(from_customer(f"m{index}", BSUID, PHONE))
+    assert store.lookups == 2  # one as the conversation opened, one when the BSUID first appeared; then memory
+
+
+def test_a_new_customer_named_by_one_identifier_costs_one_lookup() -> None:
+    work, store, _, _ = routed()
+    work.handle(from_customer("m1", BSUID))
+    assert store.lookups == 1
+    assert work.handle(from_customer("m2", BSUID)) == "existing_conversation"
+    assert store.lookups == 1  # the conversation's key takes later messages at once
+
+
+def test_a_changed_number_continues_the_conversation() -> None:
+    work, store, _, _ = routed()
+    work.handle(from_customer("m1", PHONE))
+    notice = from_customer("s1", PHONE, "12195555358").model_copy(
+        update={"kind": MessageKind.SYSTEM, "detail": "user_changed_number"}
+    )
+    work.handle(notice)
+    fresh_container = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+    assert fresh_container.handle(from_customer("m2", "12195555358")) == "existing_conversation"
+    assert [c.customer_id for c in store.conversations.values()] == [PHONE]
+
+
+def test_other_channels_never_look_up_aliases() -> None:
+    work, store, _, _ = routed()
+    work.handle(inbound("m1").model_copy(update={"channel": Channel.MESSENGER}))
+    assert store.lookups == 0
