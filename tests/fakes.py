@@ -79,7 +79,8 @@ class FakeConversationStore:
     markers: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> created_conversation
     stripped: dict[str, int] = field(default_factory=dict)  # business account -> stripped events
     leads: Counter[LeadCount] = field(default_factory=Counter)
-    events: dict[tuple[str, str], InboundMessage] = field(default_factory=dict)  # conversation events, kept once
+    events: dict[tuple[str, str], InboundMessage] = field(default_factory=dict)  # conversation key, id -> event
+    event_ids: set[tuple[Any, str, str]] = field(default_factory=set)  # channel, account, platform id: kept once
     aliases: dict[tuple[Any, str, str], str] = field(default_factory=dict)  # (channel, account, alias) -> customer id
     lookups: int = 0
 
@@ -108,39 +109,56 @@ class FakeConversationStore:
         self.markers[(message.conversation_key, message.platform_message_id)] = False
         return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, False)
 
-    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+    def open(
+        self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None, one_key_per_customer: bool = False
+    ) -> RecordedMessage | None:
         duplicate = self._duplicate(message)
         if duplicate is not None:
             return duplicate
         if message.conversation_key in self.conversations:
             return None
+        account = (message.channel, message.business_account_id)
+        customer = conversation.customer_id
+        aliases = [a for a in message.customer_aliases if a != customer] if one_key_per_customer else []
+        guarded = any(
+            self._keys_a_conversation(message, a) or self.aliases.get((*account, a), customer) != customer for a in aliases
+        )
+        if guarded or (one_key_per_customer and self.aliases.get((*account, customer), customer) != customer):
+            return None  # the store's guards: one customer cannot open under two identifiers
         self.conversations[message.conversation_key] = conversation
         self.markers[(message.conversation_key, message.platform_message_id)] = True
         if lead is not None:
             self.leads[lead] += 1
-        for alias in message.customer_aliases:
-            self.aliases[(message.channel, message.business_account_id, alias)] = conversation.customer_id
+        for alias in aliases:
+            self.aliases[(*account, alias)] = customer
         return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, True)
 
+    def _keys_a_conversation(self, message: InboundMessage, identifier: str) -> bool:
+        return f"{message.channel}#{message.business_account_id}#{identifier}" in self.conversations
+
     def record_event(self, message: InboundMessage) -> bool:
-        key = (message.conversation_key, message.platform_message_id)
-        if key in self.events:
+        platform_event = (message.channel, message.business_account_id, message.platform_message_id)
+        if platform_event in self.event_ids:
             return False
-        self.events[key] = message
+        self.event_ids.add(platform_event)
+        self.events[(message.conversation_key, message.platform_message_id)] = message
         return True
 
     def known_customer(self, channel: Any, business_account_id: str, identifiers: Sequence[str]) -> str | None:
         self.lookups += 1
+        keyed = [i for i in identifiers if f"{channel}#{business_account_id}#{i}" in self.conversations]
         by_alias = [
             self.aliases[(channel, business_account_id, i)]
             for i in identifiers
             if (channel, business_account_id, i) in self.aliases
         ]
-        keyed = [i for i in identifiers if f"{channel}#{business_account_id}#{i}" in self.conversations]
-        return next(iter(by_alias + keyed), None)
+        own = keyed[:1] if keyed[:1] == list(identifiers[:1]) else []
+        return next(iter(own + by_alias + keyed), None)
 
-    def add_alias(self, channel: Any, business_account_id: str, alias: str, customer_id: str) -> None:
-        self.aliases.setdefault((channel, business_account_id, alias), customer_id)
+    def add_alias(self, channel: Any, business_account_id: str, alias: str, customer_id: str) -> bool:
+        if f"{channel}#{business_account_id}#{alias}" in self.conversations:
+            return False
+        return self.aliases.setdefault((channel, business_account_id, alias), customer_id) == customer_id
 
     def count_stripped(self, message: InboundMessage) -> bool:
         key = (message.conversation_key, message.platform_message_id)

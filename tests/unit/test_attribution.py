@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from messaging_partner.domain.attribution import Attribution, first_touch, source_of
@@ -292,7 +294,7 @@ def test_a_conversation_event_in_an_open_conversation_is_not_a_customer_message(
     assert conversation.customer_message_count == 1
     assert store.leads == {LeadCount("adv-1", conversation.day or "", "ORGANIC"): 1}
     signalled = [(s.message.platform_message_id, s.message.kind) for s in signals.sent]
-    assert signalled == [("m1", MessageKind.MESSAGE)] + ([("e1", MessageKind.EDIT)] if kind is MessageKind.EDIT else [])
+    assert signalled == [("m1", MessageKind.MESSAGE)]  # events, edits included, fire no keyword signal
 
 
 def test_counts_come_out_per_kind_for_metrics() -> None:
@@ -406,3 +408,103 @@ def test_other_channels_never_look_up_aliases() -> None:
     work, store, _, _ = routed()
     work.handle(inbound("m1").model_copy(update={"channel": Channel.MESSENGER}))
     assert store.lookups == 0
+
+
+# ---------------------------------------------------------------- sequences that once split or doubled a customer
+U, P, Q = "US.123", "16505550001", "16505550002"
+
+
+def fresh(store: FakeConversationStore) -> Attribution:
+    """Another Lambda container: same table, empty memory."""
+    return Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+
+
+def conversations_of(store: FakeConversationStore) -> dict[str, int]:
+    return {c.customer_id: c.customer_message_count for c in store.conversations.values()}
+
+
+def test_a_payload_naming_both_records_the_alias_when_the_conversation_exists() -> None:
+    store = FakeConversationStore()
+    fresh(store).handle(from_customer("w1", U))
+    fresh(store).handle(from_customer("w2", U, P))
+    fresh(store).handle(from_customer("w3", P))
+    assert conversations_of(store) == {U: 3}
+    assert sum(store.leads.values()) == 1
+
+
+def test_a_click_naming_both_finds_the_customer_before_opening() -> None:
+    store = FakeConversationStore()
+    fresh(store).handle(from_customer("w1", P))
+    work = fresh(store)
+    click = from_customer("w2", U, P).model_copy(
+        update={"kind": MessageKind.REFERRAL, "referral": Referral(source="ad", ad_id="1")}
+    )
+    work.handle(click)
+    work.handle(from_customer("w3", P))
+    fresh(store).handle(from_customer("w3", P))  # redelivered to another container
+    assert conversations_of(store) == {P: 2}
+    assert sum(store.leads.values()) == 1
+
+
+class InterleavedStore(FakeConversationStore):
+    """Runs another delivery between this one's lookup and its opening write, once: two FIFO groups racing."""
+
+    def __init__(self, interleave: Any) -> None:
+        super().__init__()
+        self.interleave = interleave
+
+    def known_customer(self, channel: Any, business_account_id: str, identifiers: Any) -> str | None:
+        found = super().known_customer(channel, business_account_id, identifiers)
+        if self.interleave is not None:
+            interleave, self.interleave = self.interleave, None
+            interleave(self)
+        return found
+
+
+def test_two_deliveries_naming_one_customer_differently_open_one_conversation() -> None:
+    store = InterleavedStore(lambda store: fresh(store).handle(from_customer("w2", U, P)))
+    fresh(store).handle(from_customer("w1", P))  # looks up, finds nothing; meanwhile U (alias P) opens
+    assert conversations_of(store) == {U: 2}
+    assert sum(store.leads.values()) == 1
+
+
+def test_an_alias_never_points_at_another_conversation_and_events_follow_their_message() -> None:
+    store = FakeConversationStore()
+    work = fresh(store)
+    work.handle(from_customer("w1", P))
+    work.handle(from_customer("w2", Q))  # the new number writes before the notice arrives
+    notice = from_customer("sys", P, Q).model_copy(update={"kind": MessageKind.SYSTEM, "detail": "user_changed_number"})
+    work.handle(notice)
+    assert work.outcomes["alias_conflict"] == 1  # Q keeps its own conversation: no silent merge
+    work.handle(from_customer("w3", Q))
+    work.handle(from_customer("r1", Q).model_copy(update={"kind": MessageKind.REACTION, "refers_to": "w3"}))
+    assert conversations_of(store) == {P: 1, Q: 2}
+    assert [key for key, _ in store.events if _ == "r1"] == [f"whatsapp#106540352242922#{Q}"]
+
+
+def test_an_event_is_kept_once_even_when_its_customer_becomes_known_under_another_key() -> None:
+    store = FakeConversationStore()
+    reaction = from_customer("r1", P).model_copy(update={"kind": MessageKind.REACTION})
+    assert fresh(store).handle(reaction) == "event_reaction"
+    fresh(store).handle(from_customer("w1", U, P))
+    assert fresh(store).handle(reaction) == "duplicate"
+    assert len(store.events) == 1
+
+
+def test_a_removal_older_than_a_reconnection_changes_nothing() -> None:
+    accounts = FakeAccountStore()
+    business_with_tokens(accounts)
+    removed = InboundMessage(
+        channel=Channel.TIKTOK,
+        business_account_id="biz-1",
+        customer_id="",
+        platform_message_id="h:removed",
+        kind=MessageKind.DEAUTHORIZATION,
+        sent_at_ms=5_000,
+    )
+    work = Attribution(FakeConversationStore(), FakePublisher(), FakeSignalSender(), accounts=accounts)
+    assert work.handle(removed) == "business_disconnected"
+    reconnected = accounts.businesses["biz-1"].model_copy(update={"status": AccountLinkStatus.ACTIVE, "connected_at_ms": 9_000})
+    accounts.save_business(reconnected)
+    assert work.handle(removed) == "duplicate"  # TikTok redelivers the old notice
+    assert accounts.businesses["biz-1"].status == AccountLinkStatus.ACTIVE

@@ -210,3 +210,25 @@ def test_unparseable(channel: str, raw: bytes, reason: str) -> None:
     with pytest.raises(UnparseablePayload) as error:
         CHANNELS[channel].parse(raw)
     assert error.value.reason.startswith(reason)
+
+
+def test_unsupported_instagram_content_is_an_event_and_with_an_ad_click_an_entry() -> None:
+    [event] = parse(
+        "instagram",
+        "instagram",
+        {**messaging_message(PSID, PAGE, "m_u", 1_763_800_000_000), "message": {"mid": "m_u", "is_unsupported": True}},
+    ).messages
+    assert (event.kind, event.detail) == (MessageKind.UNSUPPORTED, "unsupported")
+    ad = click_to_messenger_referral("6045246247433", "Spring")
+    unsupported_click = {"mid": "m_v", "is_unsupported": True, "referral": ad}
+    [entry] = parse(
+        "instagram", "instagram", {**messaging_message(PSID, PAGE, "m_v", 1_763_800_000_000), "message": unsupported_click}
+    ).messages
+    assert (entry.kind, entry.referral.ad_id if entry.referral else None) == (MessageKind.REFERRAL, "6045246247433")
+
+
+def test_postbacks_without_mid_or_time_keep_their_difference() -> None:
+    first = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "postback": {"title": "Yes", "payload": "YES"}}
+    second = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "postback": {"title": "No", "payload": "NO"}}
+    ids = {m.platform_message_id for m in parse("messenger", "page", first, second).messages}
+    assert len(ids) == 2

@@ -265,3 +265,17 @@ def test_an_unknown_message_type_is_rejected_for_parking() -> None:
 def test_content_timestamps_by_magnitude(timestamp: object) -> None:
     content = tiktok_text_content("user-1", BUSINESS, "msg-t", NOW * 1000, "hi") | {"timestamp": timestamp}
     assert tiktok.parse(tiktok_body("im_receive_msg", BUSINESS, content, NOW)).messages[0].sent_at_ms == NOW * 1000
+
+
+@pytest.mark.parametrize("referral", ["oops", None, []])
+def test_a_referral_that_is_not_an_object_is_rejected_for_parking(referral: object) -> None:
+    content = {"from_user": {"id": "c"}, "timestamp": NOW * 1000, "referral": referral}
+    delivery = tiktok.parse(tiktok_body("im_referral_msg", BUSINESS, content, NOW))  # type: ignore[arg-type]
+    assert delivery.messages == []
+    assert "referral missing or not an object" in delivery.rejected[0].reason
+
+
+def test_content_nested_too_deep_is_rejected_for_parking() -> None:
+    envelope = {"event": "im_receive_msg", "user_openid": BUSINESS, "create_time": NOW, "content": "[" * 5000 + "]" * 5000}
+    delivery = tiktok.parse(json.dumps(envelope).encode())
+    assert "nested too deep" in delivery.rejected[0].reason

@@ -15,6 +15,8 @@ from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 from tests.unit.test_whatsapp_parser import DOCUMENTED_EXAMPLE, body, change, message
 
 SECRETS = FakeSecrets()
+
+
 POLICY = VerificationPolicy(now=1_763_800_000)
 
 
@@ -150,3 +152,39 @@ def test_a_time_outside_2010_to_a_day_past_receipt_is_replaced_by_the_receipt_an
     [sent] = queue.sent
     assert sent.timestamp_note == note
     assert sent.sent_at_ms == (1_749_416_383_000 if note is None else int(POLICY.now * 1000))
+
+
+@pytest.mark.parametrize(
+    ("channel", "raw"),
+    [
+        ("whatsapp", body(change([message("text", {"body": "x"}, timestamp=int("9" * 400))]))),
+        ("whatsapp", b'{"object": "whatsapp_business_account", "entry": [{"id": 1' + b"0" * 5000 + b"}]}"),
+        ("whatsapp", b"[" * 5000 + b"]" * 5000),
+        ("messenger", b'{"object": "page", "entry": [{"id": "p", "messaging": [{"sender": {"id": "u"}, "timestamp": 1e999}]}]}'),
+    ],
+    ids=["timestamp of 400 digits", "integer of 5000 digits", "nesting 5000 deep", "timestamp overflowing"],
+)
+def test_no_verified_body_crashes_the_receipt(channel: str, raw: bytes) -> None:
+    """Found by review: each of these raised past the parsers and answered 500, so the platform retried for days."""
+    status, _, queue, parker = post(raw, signed(raw), channel)
+    assert status == 200
+    assert queue.sent or parker.parked
+
+
+def test_a_fragment_too_deep_for_json_is_parked_as_bounded_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from messaging_partner.adapters.aws import queues
+
+    sent: list[str] = []
+
+    class Sqs:
+        def send_message(self, QueueUrl: str, MessageBody: str) -> None:
+            sent.append(MessageBody)
+
+    monkeypatch.setattr(queues, "client", lambda service: Sqs())
+    nested: list[object] = []
+    for _ in range(5000):
+        nested = [nested]
+    queues.SqsParker("https://sqs/parked").park("messenger", "messaging item not readable", {"x": nested})
+    [record] = [json.loads(body) for body in sent]
+    assert record["reason"] == "messaging item not readable"
+    assert record["fragment"].startswith("{'x': [[[")

@@ -314,3 +314,11 @@ def test_non_list_arrays_do_not_crash_the_parser() -> None:
     delivery = whatsapp.parse(body(not_a_list))
     assert delivery.messages == []
     assert delivery.rejected[0].reason == "messages is not a list"
+
+
+def test_unsupported_content_after_an_ad_click_is_the_entry_it_is() -> None:
+    referral = {"source_id": "120226305854810726", "source_type": "ad", "source_url": "https://fb.me/x"}
+    parsed = event_of(
+        message("unsupported", {"type": "poll"}, errors=[{"code": 131051, "title": "Message type unknown"}], referral=referral)
+    )
+    assert (parsed.kind, parsed.detail) == (MessageKind.REFERRAL, "Message type unknown")

@@ -137,7 +137,8 @@ class Attribution:
             if self.accounts is None:
                 return "skipped_kind"
             why = message.detail or "no reason given"
-            disconnected = business_deauthorized(self.accounts, self.publisher, message.business_account_id, why)
+            business = message.business_account_id
+            disconnected = business_deauthorized(self.accounts, self.publisher, business, why, message.sent_at_ms)
             return "business_disconnected" if disconnected else "duplicate"
         if message.kind in CONVERSATION_EVENT_KINDS:
             return self._record_event(message)
@@ -156,43 +157,54 @@ class Attribution:
         if not self.store.record_event(message):
             return "duplicate"
         for alias in message.customer_aliases:  # a changed number is the same customer
-            self._add_alias(message, alias)
-        if message.kind is MessageKind.EDIT:  # new text in the original's place: the keyword worker reads it once
-            self._signals.append(MessageReceived.for_message(message))
-        return f"event_{message.kind}"
+            self._add_alias(message, alias, message.customer_id)
+        return f"event_{message.kind}"  # no signal input: only what a customer wrote fires keyword signals
 
     def _record(self, message: InboundMessage) -> tuple[RecordedMessage, InboundMessage]:
         """One write in the common case: into the open conversation, or opening it (first touch wins).
 
         Returns what was recorded and the message as recorded (under its customer's known key).
         """
+        aliased = message.channel in ALIASED_CHANNELS
         message = self._under_known_key(message, look_up=False)
-        opened: Conversation | None = None  # built once, however many attempts it takes
+        opened: Conversation | None = None  # built once per key, however many attempts it takes
 
         def open_conversation() -> RecordedMessage | None:
             nonlocal opened
             opened = opened or self.open(message)
-            return self.store.open(message, opened, lead_of(opened))
+            return self.store.open(message, opened, lead_of(opened), one_key_per_customer=aliased)
 
-        # A FIFO group serializes a conversation, so another delivery wins in between only on
-        # redeliveries; two rounds settle it.
+        def append() -> RecordedMessage | None:
+            return self.store.append(message)
+
+        # An ad or link click nearly always opens its conversation: trying that first saves a request.
+        first, second = (open_conversation, append) if message.kind is MessageKind.REFERRAL else (append, open_conversation)
+        # A FIFO group serializes one key; deliveries of one customer under two identifiers, or
+        # redeliveries, can still win in between. Two rounds settle it.
         for _ in range(2):
-            if message.kind is MessageKind.REFERRAL:  # a click nearly always opens its conversation: one request
-                recorded = open_conversation() or self.store.append(message)
-            else:
-                recorded = self.store.append(message)
-                if recorded is None and message.channel in ALIASED_CHANNELS:
-                    known = self._under_known_key(message, look_up=True)
-                    if known is not message:
-                        message, opened = known, None
-                        recorded = self.store.append(message)
-                recorded = recorded or open_conversation()
+            recorded = first()
+            if recorded is None and aliased:  # known under another identifier? one read, then this container knows
+                known = self._under_known_key(message, look_up=True)
+                if known is not message:
+                    message, opened = known, None
+                    recorded = self.store.append(message)
+            recorded = recorded or second()
             if recorded is not None:
-                if recorded.created_conversation:  # the store recorded the payload's other identifiers as aliases
-                    account = (str(message.channel), message.business_account_id)
-                    self.known_customers.update({(*account, alias): message.customer_id for alias in message.customer_aliases})
+                if aliased:
+                    self._remember_aliases(message, recorded)
                 return recorded, message
         raise RuntimeError(f"conversation {message.conversation_key} kept changing under two writes")
+
+    def _remember_aliases(self, message: InboundMessage, recorded: RecordedMessage) -> None:
+        """Every identifier the payload names becomes an alias of the conversation's key (once per container)."""
+        account = (str(message.channel), message.business_account_id)
+        for alias in message.customer_aliases:
+            if (*account, alias) in self.known_customers:
+                continue
+            if recorded.created_conversation:  # the opening write recorded them
+                self.known_customers[(*account, alias)] = message.customer_id
+            else:
+                self._add_alias(message, alias, message.customer_id)
 
     def _under_known_key(self, message: InboundMessage, look_up: bool) -> InboundMessage:
         """The message under the identifier its customer's conversation is keyed by.
@@ -207,17 +219,20 @@ class Attribution:
         if known is None and look_up:
             known = self.store.known_customer(message.channel, message.business_account_id, identifiers)
             if known is not None:
-                self.known_customers.update({(*account, identifier): known for identifier in identifiers})
-                if known != message.customer_id:  # so a later message naming the customer by this one alone finds it
-                    self._add_alias(message, message.customer_id, known)
+                self.known_customers[(*account, known)] = known
+            if known is not None and known != message.customer_id:  # a later message naming it by this one alone finds it
+                self._add_alias(message, message.customer_id, known)
         if known is None or known == message.customer_id:
             return message
         others = tuple(i for i in identifiers if i != known)
         return message.model_copy(update={"customer_id": known, "customer_aliases": others})
 
-    def _add_alias(self, message: InboundMessage, alias: str, customer_id: str | None = None) -> None:
-        self.store.add_alias(message.channel, message.business_account_id, alias, customer_id or message.customer_id)
-        self.known_customers[(str(message.channel), message.business_account_id, alias)] = customer_id or message.customer_id
+    def _add_alias(self, message: InboundMessage, alias: str, customer_id: str) -> None:
+        """Remembered only when recorded: an alias that keys a conversation of its own stays apart."""
+        if self.store.add_alias(message.channel, message.business_account_id, alias, customer_id):
+            self.known_customers[(str(message.channel), message.business_account_id, alias)] = customer_id
+        else:
+            self.outcomes["alias_conflict"] += 1
 
     def prefetch(self, messages: list[InboundMessage]) -> None:
         """Look up the batch's TikTok ad clicks together: one lookup per advertiser, not one per conversation."""

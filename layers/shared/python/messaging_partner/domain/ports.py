@@ -110,10 +110,14 @@ class ConversationStore(Protocol):
         """Adds the message to its open conversation; None when the conversation is not open yet."""
         ...
 
-    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+    def open(
+        self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None, one_key_per_customer: bool = False
+    ) -> RecordedMessage | None:
         """Creates the conversation with its first message and counts its lead; None when another delivery opened it.
 
-        The message's customer_aliases are recorded as other names of the conversation's customer.
+        With one_key_per_customer, the message's customer_aliases are recorded as other names of the
+        conversation's customer, and the write holds only while no alias keys a conversation of its own
+        and the customer's identifier is nobody's alias.
         """
         ...
 
@@ -126,8 +130,9 @@ class ConversationStore(Protocol):
         or already keys a conversation; None when none is known."""
         ...
 
-    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> None:
-        """Records `alias` as another identifier of `customer_id` (first record wins)."""
+    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> bool:
+        """Records `alias` as another identifier of `customer_id`; False when the alias keys a conversation of its
+        own or names another customer (the first record wins; conversations are never merged here)."""
         ...
 
     def count_stripped(self, message: InboundMessage) -> bool: ...

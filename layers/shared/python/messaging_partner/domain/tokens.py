@@ -141,14 +141,15 @@ def refresh_due_tokens(
     return report
 
 
-def business_deauthorized(store: AccountStore, publisher: EventPublisher, business_id: str, why: str) -> bool:
+def business_deauthorized(store: AccountStore, publisher: EventPublisher, business_id: str, why: str, removed_at_ms: int) -> bool:
     """TikTok's authorization.removed: the owner disconnected this app, so its tokens are revoked.
 
     The account is marked DISCONNECTED (it leaves the refresh schedule; conversations stay) and
-    AccountNeedsReauth is announced. False when the account is unknown or already disconnected.
+    AccountNeedsReauth is announced. False when the account is unknown, already disconnected, or
+    connected again after the removal (a late or redelivered notice must not undo a reconnection).
     """
     account = store.get_business(business_id)
-    if account is None or account.status is AccountLinkStatus.DISCONNECTED:
+    if account is None or account.status is AccountLinkStatus.DISCONNECTED or account.connected_at_ms > removed_at_ms:
         return False
     reason = f"The account owner removed this app's access on TikTok ({why}): connect the Business Account again."
     mark_needs_reauth(store, publisher, account, None, reason, AccountLinkStatus.DISCONNECTED)

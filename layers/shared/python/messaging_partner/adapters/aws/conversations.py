@@ -17,7 +17,6 @@ import base64
 import json
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from typing import Any
 
 from messaging_partner.domain.models import (
@@ -87,10 +86,15 @@ class DynamoConversationStore:
             return self._duplicate(message, reasons[0])
         return None
 
-    def open(self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None) -> RecordedMessage | None:
+    def open(
+        self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None, one_key_per_customer: bool = False
+    ) -> RecordedMessage | None:
         """Marks the message, creates the conversation and counts its lead in one transaction.
 
-        None when another delivery opened the conversation first.
+        With one_key_per_customer the same transaction also records the payload's other identifiers
+        as aliases, and holds only while none of them keys a conversation of its own and this
+        identifier is nobody's alias: two deliveries naming one customer differently cannot both
+        open. None when another delivery opened the conversation first (or won such a race).
         """
         item = {
             "pk": conversation_pk(conversation.conversation_key),
@@ -101,16 +105,12 @@ class DynamoConversationStore:
         writes = [self._marker_put(message, created_conversation=True), put]
         if self._reports is not None and lead is not None:
             writes.append(self._reports.lead_increment(lead))
-        writes += [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": self._alias_item(message.channel, message.business_account_id, alias, conversation.customer_id),
-                }
-            }
-            for alias in message.customer_aliases
-            if alias != conversation.customer_id
-        ]
+        if one_key_per_customer:
+            channel, account, customer = message.channel, message.business_account_id, conversation.customer_id
+            aliases = [alias for alias in message.customer_aliases if alias != customer]
+            writes += [self._alias_put(channel, account, alias, customer) for alias in aliases]
+            writes += [self._no_conversation_under(channel, account, alias) for alias in aliases]
+            writes.append(self._not_an_alias_of_another(channel, account, customer))
         reasons = self._transact(writes)
         if reasons is None:
             return RecordedMessage(RecordOutcome.NEW_CONVERSATION, conversation, created_conversation=True)
@@ -119,18 +119,25 @@ class DynamoConversationStore:
         return None
 
     def record_event(self, message: InboundMessage) -> bool:
+        """Kept once per platform event: a marker keyed by channel, account and event id rides in the same write,
+        so a redelivery finds it even when the event's customer has meanwhile become known under another key."""
         event = ConversationEvent.model_validate(message.model_dump(include=set(ConversationEvent.model_fields)))
         item = {
             "pk": conversation_pk(message.conversation_key),
             "sk": event_sk(message.platform_message_id),
             **event.model_dump(mode="json", exclude_none=True),
         }
-        dynamodb = client("dynamodb")
-        try:
-            dynamodb.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        marker = {
+            "pk": f"EVENT#{message.channel}#{message.business_account_id}#{message.platform_message_id}",
+            "sk": "EVENT",
+            "conversation_key": message.conversation_key,
+            "expires_at": int(self._clock()) + self._marker_ttl_seconds,
+        }
+        writes = [
+            {"Put": {"TableName": self._table, "Item": to_item(marker), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table, "Item": to_item(item)}},
+        ]
+        return self._transact(writes) is None
 
     def events(self, conversation_key: str) -> list[ConversationEvent]:
         """A conversation's events, oldest first (by platform time)."""
@@ -144,7 +151,10 @@ class DynamoConversationStore:
         return sorted(events, key=lambda event: event.sent_at_ms)
 
     def known_customer(self, channel: Channel, business_account_id: str, identifiers: Sequence[str]) -> str | None:
-        """One read: the alias items of every identifier, and the conversation each would key."""
+        """One read: the conversation the first identifier keys, else an alias of any, else another's conversation.
+
+        The order is the one attribution writes in (its own key first), so messages and events agree.
+        """
         aliases = [{"pk": alias_pk(channel, business_account_id, i), "sk": "ALIAS"} for i in identifiers]
         conversations = [
             {"pk": conversation_pk(conversation_key(channel, business_account_id, i)), "sk": META} for i in identifiers
@@ -155,21 +165,46 @@ class DynamoConversationStore:
             answer = client("dynamodb").batch_get_item(RequestItems=request)
             found.update({item["pk"]: item for item in map(from_item, answer["Responses"].get(self._table, []))})
             request = answer.get("UnprocessedKeys") or {}
+        keyed = [i for i, k in zip(identifiers, conversations, strict=True) if k["pk"] in found]
         by_alias = [str(found[k["pk"]]["customer_id"]) for k in aliases if k["pk"] in found]
-        with_conversation = [i for i, k in zip(identifiers, conversations, strict=True) if k["pk"] in found]
-        return next(iter(by_alias + with_conversation), None)
+        own = keyed[:1] if keyed[:1] == list(identifiers[:1]) else []
+        return next(iter(own + by_alias + keyed), None)
 
-    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> None:
-        dynamodb = client("dynamodb")
-        with suppress(dynamodb.exceptions.ConditionalCheckFailedException):  # the first record wins
-            dynamodb.put_item(
-                TableName=self._table,
-                Item=self._alias_item(channel, business_account_id, alias, customer_id),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+    def add_alias(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> bool:
+        """False when the alias keys a conversation of its own or is another customer's alias: no merge here."""
+        writes = [
+            self._alias_put(channel, business_account_id, alias, customer_id),
+            self._no_conversation_under(channel, business_account_id, alias),
+        ]
+        return self._transact(writes) is None
 
-    def _alias_item(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> dict[str, Any]:
-        return to_item({"pk": alias_pk(channel, business_account_id, alias), "sk": "ALIAS", "customer_id": customer_id})
+    def _alias_put(self, channel: Channel, business_account_id: str, alias: str, customer_id: str) -> dict[str, Any]:
+        item = {"pk": alias_pk(channel, business_account_id, alias), "sk": "ALIAS", "customer_id": customer_id}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :customer",
+                "ExpressionAttributeValues": to_item({":customer": customer_id}),
+            }
+        }
+
+    def _no_conversation_under(self, channel: Channel, business_account_id: str, identifier: str) -> dict[str, Any]:
+        key = {"pk": conversation_pk(conversation_key(channel, business_account_id, identifier)), "sk": META}
+        return {
+            "ConditionCheck": {"TableName": self._table, "Key": to_item(key), "ConditionExpression": "attribute_not_exists(pk)"}
+        }
+
+    def _not_an_alias_of_another(self, channel: Channel, business_account_id: str, customer_id: str) -> dict[str, Any]:
+        key = {"pk": alias_pk(channel, business_account_id, customer_id), "sk": "ALIAS"}
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item(key),
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :customer",
+                "ExpressionAttributeValues": to_item({":customer": customer_id}),
+            }
+        }
 
     def count_stripped(self, message: InboundMessage) -> bool:
         """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.

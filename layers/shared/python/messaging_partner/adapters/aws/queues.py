@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import reprlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ _SQS_ID_LIMIT = 128
 _SQS_ID_ALLOWED = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
 # Keep parked bodies inside SQS's 1 MiB message limit, with room for the envelope.
 _PARKED_PAYLOAD_LIMIT = 700 * 1024
+_SHALLOW = reprlib.Repr()  # a fragment too deep for JSON is kept as a bounded text
+_SHALLOW.maxlevel, _SHALLOW.maxstring, _SHALLOW.maxother, _SHALLOW.maxlist, _SHALLOW.maxdict = 8, 2000, 2000, 50, 50
 
 
 def sqs_safe_id(value: str) -> str:
@@ -102,5 +105,10 @@ class SqsParker:
                 record["body_base64"] = base64.b64encode(payload[:_PARKED_PAYLOAD_LIMIT]).decode()
         else:
             record["fragment"] = payload
+        try:
+            body = json.dumps(record, default=str)
+        except (ValueError, RecursionError):  # a fragment nested too deep to write as JSON: kept as text
+            record["fragment"] = _SHALLOW.repr(payload)
+            body = json.dumps(record, default=str)
         with delivery_errors(self._queue_url):
-            client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(record, default=str))
+            client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=body)

@@ -18,8 +18,8 @@ from messaging_partner.domain.errors import UnparseablePayload
 def load_json_object(raw_body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UnparseablePayload(f"body is not JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # not JSON, an integer of over 4,300 digits, nesting too deep
+        raise UnparseablePayload(f"body is not JSON we can read: {type(error).__name__}: {str(error)[:200]}") from None
     if not isinstance(payload, dict):
         raise UnparseablePayload("body is JSON but not an object")
     return payload
@@ -56,7 +56,9 @@ def epoch_ms(value: Any) -> int:
     number: int | float
     if isinstance(value, bool):
         return 0
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        number = value if value < _MICROSECONDS_BELOW else 0  # before any float arithmetic: 10**400 overflows
+    elif isinstance(value, float):
         number = value
     elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
         text = value.strip()

@@ -132,6 +132,10 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         if body.get("is_deleted"):  # the customer unsent it: mid is the original's
             mid = _mid(body)
             return make(MessageKind.DELETION, sender, stable_id(channel, business, "deleted", mid), refers_to=mid)
+        if body.get("is_unsupported"):  # something Instagram does not pass on; an ad click on it is still an entry
+            referral = _referral(body.get("referral"))
+            kind = MessageKind.REFERRAL if referral is not None else MessageKind.UNSUPPORTED
+            return make(kind, sender, _mid(body), referral=referral, detail="unsupported")
         return make(
             MessageKind.MESSAGE, sender, _mid(body), text=str_or_none(body.get("text")), referral=_referral(body.get("referral"))
         )
@@ -148,7 +152,9 @@ def _normalize(item: dict[str, Any], entry_id: Any, channel: Channel) -> Inbound
         return make(MessageKind.REACTION, sender, reaction_id, refers_to=mid, detail=detail)
     if "postback" in item:
         postback = _object(item, "postback")
-        message_id = str_or_none(postback.get("mid")) or stable_id(channel, business, sender, "postback", sent_at_ms)
+        message_id = str_or_none(postback.get("mid")) or stable_id(
+            channel, business, sender, "postback", sent_at_ms, postback.get("payload"), postback.get("title")
+        )
         return make(
             MessageKind.MESSAGE,
             sender,

@@ -121,7 +121,10 @@ def parse(raw_body: bytes) -> ParsedDelivery:
 
 def _content(content: Any) -> dict[str, Any]:
     if isinstance(content, str):
-        content = json.loads(content)  # documented as a JSON string
+        try:
+            content = json.loads(content)  # documented as a JSON string
+        except RecursionError:
+            raise ValueError("content is nested too deep") from None
     if not isinstance(content, dict):
         raise TypeError("content is not a JSON object")
     return content
@@ -212,7 +215,9 @@ def _received_eu(envelope: Mapping[str, Any], content: Mapping[str, Any], busine
 def _referral(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
     """A click on a Click-to-Message ad or a tiktok.me link; no message id, often before any message."""
     customer = _user_id(content, "from_user")
-    block = content["referral"]
+    block = _object(content.get("referral"))
+    if not block:
+        raise ValueError("referral missing or not an object")
     ad, short_link = _object(block.get("ad")), _object(block.get("short_link"))
     referral = Referral(
         source=str_or_none(block.get("source")) or ("ad" if ad else "short_link"),

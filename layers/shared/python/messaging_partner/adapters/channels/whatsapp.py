@@ -159,8 +159,9 @@ def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list
         renamed = tuple(i for i in (str_or_none(body.get("user_id")), str_or_none(body.get("wa_id"))) if i and i != customer)
         common["customer_aliases"] = tuple(dict.fromkeys((*aliases, *renamed)))
         return InboundMessage(kind=MessageKind.SYSTEM, detail=str_or_none(body.get("type")) or "system", **common)
-    if message_type == "unsupported":
-        return InboundMessage(kind=MessageKind.UNSUPPORTED, detail=_unsupported_reason(message, body), **common)
+    if message_type == "unsupported":  # on a first message after a click-to-WhatsApp ad, the click is an entry
+        kind = MessageKind.REFERRAL if common["referral"] is not None else MessageKind.UNSUPPORTED
+        return InboundMessage(kind=kind, detail=_unsupported_reason(message, body), **common)
     raise ValueError(f"unknown WhatsApp message type {message_type!r}")
 
 
