@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,12 +20,13 @@ DRAIN_TIMEOUT_SECONDS = 60
 
 
 @contextmanager
-def running_stack(log_name: str = "stack.log") -> Iterator[StackPorts]:
-    """The local stack in a child process (its handler logs go to .local/stack.log)."""
+def running_stack(log_name: str = "stack.log", settings: Mapping[str, str] | None = None) -> Iterator[StackPorts]:
+    """The local stack in a child process (its handler logs go to .local/stack.log); `settings`: environment overrides."""
     ports = StackPorts.choose()
     RUN_DIR.mkdir(exist_ok=True)
     env = {
         **os.environ,
+        **(settings or {}),
         "LOCAL_API_PORT": str(ports.api),
         "LOCAL_TIKTOK_PORT": str(ports.tiktok),
         "LOCAL_AWS_PORT": str(ports.aws),

@@ -22,7 +22,10 @@ LOCAL_SECRET_DEFAULTS = {
     "TIKTOK_APP_SECRET": "local-tiktok-app-secret",
 }
 # Template parameters without a default, with the environment variable that overrides the local value.
-LOCAL_PARAMETER_DEFAULTS = {"TikTokAppId": ("TIKTOK_APP_ID", "local-tiktok-app")}
+LOCAL_PARAMETER_DEFAULTS = {
+    "TikTokAppId": ("TIKTOK_APP_ID", "local-tiktok-app"),
+    "ConfigCacheSeconds": ("CONFIG_CACHE_SECONDS", "60"),
+}
 
 _QUEUE_ATTRIBUTES = (
     "FifoQueue",

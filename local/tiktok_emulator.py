@@ -7,7 +7,8 @@ API errors come back with HTTP 200; paths need their trailing slash (without it:
 Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
   DELETE /_emulator/faults
-  GET    /_emulator/calls   every API call received, in order
+  GET    /_emulator/calls   every API call received, in order, with its query and JSON body
+  GET    /_emulator/events  the Events API events accepted, one per (event_source_id, event_id, event)
   POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
   POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry)
 
@@ -19,6 +20,7 @@ Authorize pages (what the advertiser's browser visits), outside the API prefix:
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -105,6 +107,7 @@ class EmulatorState:
     clock_offset: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # TikTok's dedup key -> event
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> float:
@@ -349,7 +352,90 @@ def ads_preview(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
     }
 
 
+# Events API 2.0 (reference/tiktok.md 5a, 5b), written here again on purpose: the emulator checks
+# what the backend sends against its own reading of TikTok's rules, not against the backend's.
+EVENT_SOURCES = ("web", "app", "offline", "crm")
+TIKTOK_STANDARD_EVENTS = frozenset(
+    {
+        "AddPaymentInfo",
+        "AddToCart",
+        "AddToWishlist",
+        "ApplicationApproval",
+        "CompleteRegistration",
+        "Contact",
+        "CustomizeProduct",
+        "Download",
+        "FindLocation",
+        "InitiateCheckout",
+        "Lead",
+        "Purchase",
+        "Schedule",
+        "Search",
+        "StartTrial",
+        "SubmitApplication",
+        "Subscribe",
+        "ViewContent",
+    }
+)
+HASHED_USER_FIELDS = ("email", "phone", "external_id")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _invalid(where: str, why: str) -> ApiError:
+    return ApiError(40002, f"Invalid parameter {where}: {why}")
+
+
+def _check_event(index: int, event: Any) -> None:
+    where = f"data[{index}]"
+    if not isinstance(event, dict):
+        raise _invalid(where, "must be an object")
+    if event.get("event") not in TIKTOK_STANDARD_EVENTS:
+        raise _invalid(f"{where}.event", f"{event.get('event')!r} is not a supported event")
+    if not isinstance(event.get("event_time"), int) or not 1_262_304_000 <= event["event_time"] <= time.time() + 86_400:
+        raise _invalid(f"{where}.event_time", "must be unix seconds")
+    if not isinstance(event.get("event_id"), str) or not event["event_id"]:
+        raise _invalid(f"{where}.event_id", "is required")
+    user = event.get("user", {})
+    if not isinstance(user, dict):
+        raise _invalid(f"{where}.user", "must be an object")
+    for name in HASHED_USER_FIELDS:
+        values = user.get(name, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and SHA256_HEX.fullmatch(v) for v in values):
+            raise _invalid(f"{where}.user.{name}", "must be a list of SHA-256 hex digests")
+    if not isinstance(event.get("properties", {}), dict):
+        raise _invalid(f"{where}.properties", "must be an object")
+
+
+def event_track(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """POST /event/track/ {event_source, event_source_id, data: [...]}: the whole request is refused on any error."""
+    if not request.access_token:
+        raise ApiError(40104)
+    reachable = {a["advertiser_id"] for a in state.advertiser_tokens.get(request.access_token, [])}
+    if not reachable:
+        raise ApiError(40105)
+    body = request.body
+    if body.get("event_source") not in EVENT_SOURCES:
+        raise _invalid("event_source", f"must be one of {', '.join(EVENT_SOURCES)}")
+    set_id = body.get("event_source_id")
+    owned = {s["message_event_set_id"] for a in reachable for s in state.event_sets.get(a, [])}
+    if set_id not in owned:
+        raise ApiError(40001, "No permission to operate this event set.")
+    data = body.get("data")
+    if not isinstance(data, list) or not 1 <= len(data) <= 1000:
+        raise _invalid("data", "must hold 1 to 1000 events")
+    for index, event in enumerate(data):
+        _check_event(index, event)
+    with state.lock:
+        for event in data:
+            state.events.setdefault(
+                (str(set_id), event["event_id"], event["event"]),
+                {**event, "event_source": body["event_source"], "event_source_id": set_id},
+            )
+    return {}
+
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("POST", "/event/track/"): event_track,
     ("GET", "/ad/get/"): ad_get,
     ("GET", "/smart_plus/ad/get/"): smart_plus_ad_get,
     ("POST", "/creative/ads_preview/create/"): ads_preview,
@@ -442,7 +528,9 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 return
             request = ApiRequest(self.command, path, dict(parse_qsl(split.query)), body, self.headers.get("Access-Token"))
             with state.lock:
-                state.calls.append({"method": self.command, "path": path, "at": time.time()})
+                state.calls.append(
+                    {"method": self.command, "path": path, "at": time.time(), "query": request.query, "body": body}
+                )
             fault = state.take_fault(path)
             if fault is not None:
                 if fault.delay_ms:
@@ -480,6 +568,10 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 with state.lock:
                     calls = list(state.calls)
                 self._send_json(200, {"calls": calls})
+            elif path == "/_emulator/events" and self.command == "GET":
+                with state.lock:
+                    accepted = list(state.events.values())
+                self._send_json(200, {"events": accepted})
             else:
                 self._send_json(404, {"message": "Unknown emulator control path"})
 

@@ -9,7 +9,16 @@ from typing import Any
 
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
 from messaging_partner.domain.errors import DeliveryFailed
-from messaging_partner.domain.models import Conversation, InboundMessage, LeadCount, MessageKind
+from messaging_partner.domain.models import (
+    Conversation,
+    InboundMessage,
+    KeywordList,
+    LeadCount,
+    MessageKind,
+    OutgoingSignal,
+    SignalRecord,
+    SignalStatus,
+)
 from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
 
 
@@ -59,7 +68,7 @@ class FakePublisher:
 
 
 @dataclass
-class FakeSignalSender:
+class FakeSignalInputs:
     sent: list[MessageReceived] = field(default_factory=list)
     calls: int = 0
     fail: bool = False
@@ -234,3 +243,58 @@ class FakeAccountStore:
 
     def unlink(self, advertiser_id: str, channel: Any, account_id: str) -> bool:
         return self.links.pop((channel, account_id), None) is not None
+
+
+@dataclass
+class FakeLedger:
+    """Same contract as the Conversations table's signal attributes: claim, settle, queue."""
+
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    records: dict[tuple[str, str], SignalRecord] = field(default_factory=dict)
+    claims: int = 0
+
+    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
+        self.claims += 1
+        conversation = self.conversations.get(conversation_key)
+        existing = self.records.get((conversation_key, record.signal))
+        claimable = (
+            existing is None
+            or existing.status is SignalStatus.QUEUED
+            or (existing.status is SignalStatus.SENDING and (existing.claimed_at_ms or 0) < stale_before_ms)
+        )
+        if conversation is None or not claimable:
+            return None
+        self.records[(conversation_key, record.signal)] = record
+        return conversation
+
+    def settle(self, conversation_key: str, record: SignalRecord) -> None:
+        self.records[(conversation_key, record.signal)] = record
+
+    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
+        existing = self.records.get((conversation_key, record.signal))
+        if existing is None:
+            self.records[(conversation_key, record.signal)] = record
+        return existing
+
+
+@dataclass
+class FakeTikTokSignals:
+    """Records every request; `refuse` is raised by the next calls, one each."""
+
+    requests: list[tuple[str, str, list[OutgoingSignal]]] = field(default_factory=list)
+    refuse: list[Exception] = field(default_factory=list)
+
+    def send(self, access_token: str, event_set_id: str, signals: Sequence[OutgoingSignal]) -> None:
+        if self.refuse:
+            raise self.refuse.pop(0)
+        self.requests.append((access_token, event_set_id, list(signals)))
+
+
+@dataclass
+class FakeKeywordLists:
+    lists: dict[str, KeywordList] = field(default_factory=dict)
+    reads: int = 0
+
+    def current(self, advertiser_id: str) -> KeywordList | None:
+        self.reads += 1
+        return self.lists.get(advertiser_id)

@@ -17,7 +17,16 @@ from handler_support.observability import logger, metrics, tracer
 from handler_support.settings import settings
 from handler_support.wiring import AdminAdapters
 from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
-from messaging_partner.domain.models import AccountLink, AdvertiserAccount, Channel, ConversationSource
+from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
+from messaging_partner.domain.models import (
+    AccountLink,
+    AdvertiserAccount,
+    Channel,
+    ConversationSource,
+    KeywordList,
+    SignalRecord,
+)
+from messaging_partner.domain.signals import InvalidOutcome, outcome_request, report_outcome
 
 app = APIGatewayHttpResolver()
 
@@ -127,19 +136,77 @@ def list_conversations() -> Response[str]:
     return json_response(200, body)
 
 
+def _no_conversation(key: str) -> Response[str]:
+    return json_response(404, {"message": f"No conversation {key!r}. Keys look like whatsapp#<phone_number_id>#<customer id>."})
+
+
 @app.get("/admin/conversations/<conversation_key>")
 def get_conversation(conversation_key: str) -> Response[str]:
-    """The conversation with its events (reactions, edits, deletions, notices); events may precede a conversation."""
+    """The conversation with its events (reactions, edits, deletions, notices) and signals; events may come first."""
     key = unquote(conversation_key)  # keys hold '#', sent as %23
-    conversations = _adapters().conversations
-    conversation, events = conversations.get(key), conversations.events(key)
-    if conversation is None and not events:
-        return json_response(
-            404, {"message": f"No conversation {key!r}. Keys look like whatsapp#<phone_number_id>#<customer id>."}
-        )
+    view = _adapters().conversations.conversation_view(key)
+    if view is None:
+        return _no_conversation(key)
+    conversation = view.conversation
     body: dict[str, Any] = conversation.model_dump(mode="json", exclude_none=True) if conversation else {"conversation_key": key}
-    body["events"] = [event.model_dump(mode="json", exclude_none=True) for event in events]
+    body["events"] = [event.model_dump(mode="json", exclude_none=True) for event in view.events]
+    body["signals"] = [_signal_view(record) for record in view.signals]
     return json_response(200, body)
+
+
+def _signal_view(record: SignalRecord) -> dict[str, Any]:
+    return record.model_dump(mode="json", exclude_none=True, exclude={"claimed_at_ms"})
+
+
+@app.post("/admin/conversations/<conversation_key>/outcomes")
+def post_outcome(conversation_key: str) -> Response[str]:
+    """An operator's outcome (a TikTok standard event with a value), sent once per outcome_id."""
+    key = unquote(conversation_key)
+    try:
+        request = outcome_request(_json_body())
+        conversation = _adapters().conversations.get(key)
+        if conversation is None:
+            return _no_conversation(key)
+        record, first = report_outcome(conversation, request, _adapters().conversations, _adapters().signal_inputs, _now_ms())
+    except InvalidOutcome as refused:
+        return json_response(refused.status, {"message": str(refused)})
+    return json_response(202 if first else 200, _signal_view(record))
+
+
+@app.put("/admin/advertisers/<advertiser_id>/keywords")
+def put_keywords(advertiser_id: str) -> Response[str]:
+    """Replaces the ad account's keyword list as a whole; a bad entry refuses the whole list, naming it."""
+    try:
+        rules = keyword_rules(_json_body())
+        keywords = _adapters().accounts.replace_keywords(advertiser_id, rules, _now_ms())
+    except InvalidKeywords as refused:
+        return json_response(400, {"message": "The keyword list was not saved.", "problems": refused.problems})
+    except UnknownAdvertiser as error:
+        return json_response(404, {"message": str(error)})
+    return json_response(200, keywords.model_dump(mode="json"))
+
+
+@app.get("/admin/advertisers/<advertiser_id>/keywords")
+def get_keywords(advertiser_id: str) -> Response[str]:
+    accounts = _adapters().accounts
+    keywords = accounts.keywords(advertiser_id)
+    if keywords is None:
+        if accounts.get_advertiser(advertiser_id) is None:
+            return json_response(404, {"message": str(UnknownAdvertiser(advertiser_id))})
+        keywords = KeywordList(advertiser_id=advertiser_id, version=0, updated_at_ms=0)
+    return json_response(200, keywords.model_dump(mode="json"))
+
+
+def _json_body() -> Any:
+    """The request's JSON; None when there is none or it is not JSON (the validators then say what to send)."""
+    try:
+        return app.current_event.json_body if app.current_event.body else None
+    except ValueError:
+        return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 @app.get("/admin/businesses/<business_id>")

@@ -43,5 +43,7 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RunningStack]:
-    with running_stack("e2e-stack.log") as ports:
+    # The tests link accounts and replace keyword lists one after another in one stack: a second's memory
+    # of routes and lists keeps each test's configuration its own (deployments default to a minute).
+    with running_stack("e2e-stack.log", {"CONFIG_CACHE_SECONDS": "1"}) as ports:
         yield RunningStack(ports)

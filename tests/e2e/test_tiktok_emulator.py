@@ -77,3 +77,56 @@ def test_delay_fault_hits_the_client_timeout(stack: RunningStack) -> None:
     slow = TikTokClient(f"{stack.tiktok}/open_api/v1.3/", timeout=(1.0, 0.3), sleep=lambda _: None)
     with pytest.raises(TikTokTransportError):
         TikTokAuthApi(slow).authorized_advertisers(APP_ID, APP_SECRET, TOKEN)
+
+
+HASH = "a" * 64
+
+
+def track(stack: RunningStack, body: dict[str, object], token: str = TOKEN) -> dict[str, object]:
+    answer = requests.post(f"{stack.tiktok}/open_api/v1.3/event/track/", json=body, headers={"Access-Token": token}, timeout=5)
+    return dict(answer.json())
+
+
+def event(event_id: str = "e2e-1", **fields: object) -> dict[str, object]:
+    return {"event": "Lead", "event_time": 1_763_800_000, "event_id": event_id, "user": {"external_id": [HASH]}, **fields}
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        ({"event_source": "messaging", "event_source_id": "7200000000000000001", "data": [event()]}, 40002, "event_source"),
+        ({"event_source": "crm", "event_source_id": "someone-elses-set", "data": [event()]}, 40001, "event set"),
+        ({"event_source": "crm", "event_source_id": "7200000000000000001", "data": []}, 40002, "1 to 1000"),
+        ({"event_source": "crm", "event_source_id": "7200000000000000001", "data": [event()] * 1001}, 40002, "1 to 1000"),
+        (
+            {"event_source": "crm", "event_source_id": "7200000000000000001", "data": [event(event="Paid")]},
+            40002,
+            "data[0].event",
+        ),
+        (
+            {"event_source": "crm", "event_source_id": "7200000000000000001", "data": [event(user={"phone": ["+351910000001"]})]},
+            40002,
+            "data[0].user.phone",
+        ),
+        ({"event_source": "crm", "event_source_id": "7200000000000000001", "data": [event(event_time=1)]}, 40002, "event_time"),
+    ],
+    ids=["unknown source", "foreign event set", "no events", "too many", "unknown event", "unhashed phone", "bad time"],
+)
+def test_event_track_validates_like_tiktok(stack: RunningStack, body: dict[str, object], code: int, words: str) -> None:
+    answer = track(stack, body)
+    assert answer["code"] == code
+    assert words in str(answer["message"])
+
+
+def test_event_track_keeps_one_event_per_set_id_and_event(stack: RunningStack) -> None:
+    body = {"event_source": "crm", "event_source_id": "7200000000000000001", "data": [event("e2e-dedupe"), event("e2e-dedupe")]}
+    assert track(stack, body)["code"] == 0
+    assert track(stack, body)["code"] == 0
+    accepted = requests.get(f"{stack.tiktok}/_emulator/events", timeout=5).json()["events"]
+    assert [e["event_id"] for e in accepted].count("e2e-dedupe") == 1
+    calls = requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"]
+    assert calls[-1]["body"]["data"][0]["event_id"] == "e2e-dedupe"  # what left for TikTok can be read back
+
+
+def test_event_track_needs_a_known_token(stack: RunningStack) -> None:
+    assert track(stack, {"event_source": "crm"}, token="nobody")["code"] == 40105

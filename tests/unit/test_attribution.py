@@ -10,7 +10,7 @@ from messaging_partner.domain.attribution import Attribution, first_touch, sourc
 from messaging_partner.domain.domain_events import ConversationAttributed
 from messaging_partner.domain.errors import DeliveryFailed
 from messaging_partner.domain.models import Channel, ConversationSource, InboundMessage, MessageKind, Referral
-from tests.fakes import FakeConversationStore, FakePublisher, FakeSignalSender
+from tests.fakes import FakeConversationStore, FakePublisher, FakeSignalInputs
 
 
 def inbound(
@@ -28,8 +28,8 @@ def inbound(
     )
 
 
-def attribution() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalSender]:
-    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalSender()
+def attribution() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalInputs]:
+    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalInputs()
     return Attribution(store, publisher, signals), store, publisher, signals
 
 
@@ -105,7 +105,7 @@ def test_meta_click_to_chat_referral_is_a_meta_ad_never_tiktok() -> None:
 
 def test_flush_failure_propagates_so_the_batch_is_retried() -> None:
     store, publisher = FakeConversationStore(), FakePublisher()
-    work = Attribution(store, publisher, FakeSignalSender(fail=True))
+    work = Attribution(store, publisher, FakeSignalInputs(fail=True))
     work.handle(inbound("m1"))
     with pytest.raises(DeliveryFailed):
         work.flush()
@@ -215,7 +215,7 @@ def test_tiktok_dm_ad_referral_gives_a_card_at_once() -> None:
 
 def test_routing_sets_the_advertiser_and_local_day_once_per_conversation() -> None:
     store, router = FakeConversationStore(), FakeRouter({"106540352242922": Route(advertiser_id="adv-1", timezone="Asia/Tokyo")})
-    work = Attribution(store, FakePublisher(), FakeSignalSender(), router)
+    work = Attribution(store, FakePublisher(), FakeSignalInputs(), router)
     late_evening_utc = 1_763_848_800_000  # 2025-11-22 22:00 UTC = 2025-11-23 07:00 in Tokyo
     for n in range(3):
         work.handle(inbound(f"m{n}").model_copy(update={"sent_at_ms": late_evening_utc + n}))
@@ -226,7 +226,7 @@ def test_routing_sets_the_advertiser_and_local_day_once_per_conversation() -> No
 
 def test_unlinked_accounts_are_kept_and_counted_as_unrouted() -> None:
     store = FakeConversationStore()
-    work = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({}))
+    work = Attribution(store, FakePublisher(), FakeSignalInputs(), FakeRouter({}))
     work.handle(inbound("m1"))
     assert next(iter(store.conversations.values())).advertiser_id is None
     assert work.outcomes["unrouted"] == 1
@@ -266,8 +266,8 @@ EVENT_KINDS = [MessageKind.REACTION, MessageKind.EDIT, MessageKind.DELETION, Mes
 ROUTE = Route(advertiser_id="adv-1", timezone="UTC")
 
 
-def routed() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalSender]:
-    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalSender()
+def routed() -> tuple[Attribution, FakeConversationStore, FakePublisher, FakeSignalInputs]:
+    store, publisher, signals = FakeConversationStore(), FakePublisher(), FakeSignalInputs()
     return Attribution(store, publisher, signals, FakeRouter({"106540352242922": ROUTE})), store, publisher, signals
 
 
@@ -321,7 +321,7 @@ def test_authorization_removed_disconnects_the_business_account_once_and_announc
     store, publisher = FakeConversationStore(), FakePublisher()
     accounts = FakeAccountStore()
     business_with_tokens(accounts)
-    work = Attribution(store, publisher, FakeSignalSender(), accounts=accounts)
+    work = Attribution(store, publisher, FakeSignalInputs(), accounts=accounts)
     removed = InboundMessage(
         channel=Channel.TIKTOK,
         business_account_id="biz-1",
@@ -370,7 +370,7 @@ def test_a_conversation_opened_by_phone_keeps_its_key_when_the_bsuid_appears() -
     work, store, _, _ = routed()
     work.handle(from_customer("m1", PHONE))
     assert work.handle(from_customer("m2", BSUID, PHONE)) == "existing_conversation"
-    fresh_container = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+    fresh_container = Attribution(store, FakePublisher(), FakeSignalInputs(), FakeRouter({"106540352242922": ROUTE}))
     assert fresh_container.handle(from_customer("m3", BSUID)) == "existing_conversation"
     [conversation] = store.conversations.values()
     assert (conversation.customer_id, conversation.customer_message_count) == (PHONE, 3)
@@ -399,7 +399,7 @@ def test_a_changed_number_continues_the_conversation() -> None:
         update={"kind": MessageKind.SYSTEM, "detail": "user_changed_number"}
     )
     work.handle(notice)
-    fresh_container = Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+    fresh_container = Attribution(store, FakePublisher(), FakeSignalInputs(), FakeRouter({"106540352242922": ROUTE}))
     assert fresh_container.handle(from_customer("m2", "12195555358")) == "existing_conversation"
     assert [c.customer_id for c in store.conversations.values()] == [PHONE]
 
@@ -416,7 +416,7 @@ U, P, Q = "US.123", "16505550001", "16505550002"
 
 def fresh(store: FakeConversationStore) -> Attribution:
     """Another Lambda container: same table, empty memory."""
-    return Attribution(store, FakePublisher(), FakeSignalSender(), FakeRouter({"106540352242922": ROUTE}))
+    return Attribution(store, FakePublisher(), FakeSignalInputs(), FakeRouter({"106540352242922": ROUTE}))
 
 
 def conversations_of(store: FakeConversationStore) -> dict[str, int]:
@@ -502,7 +502,7 @@ def test_a_removal_older_than_a_reconnection_changes_nothing() -> None:
         kind=MessageKind.DEAUTHORIZATION,
         sent_at_ms=5_000,
     )
-    work = Attribution(FakeConversationStore(), FakePublisher(), FakeSignalSender(), accounts=accounts)
+    work = Attribution(FakeConversationStore(), FakePublisher(), FakeSignalInputs(), accounts=accounts)
     assert work.handle(removed) == "business_disconnected"
     reconnected = accounts.businesses["biz-1"].model_copy(update={"status": AccountLinkStatus.ACTIVE, "connected_at_ms": 9_000})
     accounts.save_business(reconnected)

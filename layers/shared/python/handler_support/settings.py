@@ -25,6 +25,9 @@ class Settings:
     tiktok_business_auth_url: str
     oauth_redirect_url: str  # empty: derive from the request
     tracking_id_patterns: tuple[str, ...]  # empty: the documented default
+    signal_event_source: str
+    config_cache_seconds: int  # how long routes and keyword lists are remembered per container
+    signal_events: dict[str, str]  # signal -> TikTok event; "*" for any other keyword signal
     meta_app_secret_id: str
     meta_verify_token_id: str
     tiktok_app_secret_id: str
@@ -50,12 +53,25 @@ class Settings:
             tiktok_business_auth_url=env["TIKTOK_BUSINESS_AUTH_URL"],
             oauth_redirect_url=env.get("OAUTH_REDIRECT_URL", ""),
             tracking_id_patterns=tuple(json.loads(env.get("TRACKING_ID_PATTERNS") or "[]")),
+            signal_event_source=env.get("SIGNAL_EVENT_SOURCE") or "crm",
+            config_cache_seconds=int(env.get("CONFIG_CACHE_SECONDS") or "60"),
+            signal_events=signal_events(env.get("SIGNAL_EVENTS") or ""),
             meta_app_secret_id=env["META_APP_SECRET_ID"],
             meta_verify_token_id=env["META_VERIFY_TOKEN_ID"],
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],
             message_marker_ttl_days=int(env.get("MESSAGE_MARKER_TTL_DAYS", "30")),
             tiktok_signature_tolerance_seconds=int(env.get("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", "300")),
         )
+
+
+DEFAULT_SIGNAL_EVENTS = {"conversation": "Contact", "payment": "AddPaymentInfo", "*": "Lead"}
+
+
+def signal_events(configured: str) -> dict[str, str]:
+    """The SignalEvents parameter: the defaults, overridden by the configured entries."""
+    events = dict(DEFAULT_SIGNAL_EVENTS)
+    events.update(json.loads(configured) if configured else {})
+    return events
 
 
 @lru_cache(maxsize=1)

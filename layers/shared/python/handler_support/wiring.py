@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messaging_partner.adapters.aws.account_links import CachedRouter, DynamoAccountStore
+from messaging_partner.adapters.aws.account_links import CachedKeywordLists, CachedRouter, DynamoAccountStore
 from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
 from messaging_partner.adapters.aws.bus import EventBridgePublisher
 from messaging_partner.adapters.aws.conversations import DynamoConversationStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
-from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsSignalSender
+from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsSignalInputs
 from messaging_partner.adapters.aws.reports import DynamoReports
 from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.adapters.tiktok_api.signals import EventsApiSignals
 from messaging_partner.domain.ad_cards import AdCardResolver
+from messaging_partner.domain.keywords import KeywordMatcher
+from messaging_partner.domain.signals import SignalEvents
 from messaging_partner.domain.tokens import AdvertiserTokenSource
 
 from .settings import Settings
@@ -38,7 +41,7 @@ class WebhookAdapters:
 class AttributionAdapters:
     conversations: DynamoConversationStore
     publisher: EventBridgePublisher
-    signals: SqsSignalSender
+    signals: SqsSignalInputs
     router: CachedRouter
     ad_cards: AdCardResolver
     accounts: DynamoAccountStore
@@ -54,8 +57,8 @@ class AttributionAdapters:
                 config.conversations_table, config.message_marker_ttl_days, reports=DynamoReports(config.reports_table)
             ),
             publisher=publisher,
-            signals=SqsSignalSender(config.signal_queue_url),
-            router=CachedRouter(accounts),
+            signals=SqsSignalInputs(config.signal_queue_url),
+            router=CachedRouter(accounts, config.config_cache_seconds),
             ad_cards=AdCardResolver(
                 DynamoAdCache(config.ad_lookups_table), tokens, TikTokAdsApi(TikTokClient(config.tiktok_api_base_url))
             ),
@@ -83,10 +86,41 @@ class AccountAdapters:
 
 
 @dataclass(frozen=True)
+class SignalAdapters:
+    """What the signal worker talks through; the memories (routes, keyword lists, tokens) last the container."""
+
+    router: CachedRouter
+    keyword_lists: CachedKeywordLists
+    ledger: DynamoConversationStore
+    tokens: AdvertiserTokenSource
+    tiktok: EventsApiSignals
+    events: SignalEvents
+    matchers: dict[tuple[str, int], KeywordMatcher] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> SignalAdapters:
+        accounts = DynamoAccountStore(config.account_links_table)
+        publisher = EventBridgePublisher(config.domain_bus_name)
+        return cls(
+            router=CachedRouter(accounts, config.config_cache_seconds),
+            keyword_lists=CachedKeywordLists(accounts, config.config_cache_seconds),
+            ledger=DynamoConversationStore(config.conversations_table),
+            tokens=AdvertiserTokenSource(accounts, KmsTokenCipher(config.token_key_id), publisher),
+            tiktok=EventsApiSignals(TikTokClient(config.tiktok_api_base_url), config.signal_event_source),
+            events=SignalEvents(config.signal_events),
+        )
+
+
+@dataclass(frozen=True)
 class AdminAdapters:
     accounts: DynamoAccountStore
     conversations: DynamoConversationStore
+    signal_inputs: SqsSignalInputs
 
     @classmethod
     def from_settings(cls, config: Settings) -> AdminAdapters:
-        return cls(DynamoAccountStore(config.account_links_table), DynamoConversationStore(config.conversations_table))
+        return cls(
+            DynamoAccountStore(config.account_links_table),
+            DynamoConversationStore(config.conversations_table),
+            SqsSignalInputs(config.signal_queue_url),
+        )

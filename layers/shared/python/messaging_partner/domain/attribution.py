@@ -23,7 +23,7 @@ from .models import (
     InboundMessage,
     MessageKind,
 )
-from .ports import AccountStore, ConversationStore, EventPublisher, RecordedMessage, Router, SignalSender
+from .ports import AccountStore, ConversationStore, EventPublisher, RecordedMessage, Router, SignalInputs
 from .tokens import business_deauthorized
 from .tracking import TrackingIdExtractor
 
@@ -112,7 +112,7 @@ class Attribution:
 
     store: ConversationStore
     publisher: EventPublisher
-    signals: SignalSender
+    signals: SignalInputs
     router: Router | None = None
     ads: AdCardResolver | None = None
     extractor: TrackingIdExtractor = DEFAULT_EXTRACTOR

@@ -99,12 +99,40 @@ class AccountNeedsReauth(Event):
     reason: str
 
 
+class OutcomeReported(Event):
+    """An operator's outcome for a conversation (admin API), for the signal worker to send."""
+
+    detail_type: ClassVar[str] = "OutcomeReported"
+
+    type: Literal["OutcomeReported"] = "OutcomeReported"
+    conversation_key: str
+    outcome_id: str
+    event: str  # a TikTok standard event
+    value: float | None = None
+    currency: str | None = None
+    reported_at_ms: int
+
+    @classmethod
+    def for_outcome(
+        cls, conversation_key: str, outcome_id: str, event: str, value: float | None, currency: str | None, at_ms: int
+    ) -> OutcomeReported:
+        return cls(
+            event_id=stable_event_id(cls.detail_type, conversation_key, outcome_id),
+            conversation_key=conversation_key,
+            outcome_id=outcome_id,
+            event=event,
+            value=value,
+            currency=currency,
+            reported_at_ms=at_ms,
+        )
+
+
 DomainEvent = ConversationAttributed | AccountConnected | AccountNeedsReauth
-SignalInput = ConversationAttributed | MessageReceived
+SignalInput = ConversationAttributed | MessageReceived | OutcomeReported
 
 
 def parse_signal_body(body: str) -> SignalInput:
-    """A SignalQueue message: an EventBridge envelope around ConversationAttributed, or a MessageReceived."""
+    """A SignalQueue message: an EventBridge envelope around ConversationAttributed, a MessageReceived or an OutcomeReported."""
     data = json.loads(body)
     if not isinstance(data, dict):
         raise ValueError("SignalQueue message is not a JSON object")
@@ -112,4 +140,6 @@ def parse_signal_body(body: str) -> SignalInput:
         return ConversationAttributed.model_validate(data.get("detail"))
     if data.get("type") == MessageReceived.detail_type:
         return MessageReceived.model_validate(data)
+    if data.get("type") == OutcomeReported.detail_type:
+        return OutcomeReported.model_validate(data)
     raise ValueError(f"SignalQueue message of unknown type {data.get('detail-type') or data.get('type')!r}")

@@ -329,3 +329,79 @@ class SmartPlusAd(AdNames):
 
     def has_creative(self, creative_id: str) -> bool:
         return any(creative_id in (c.get("ad_id"), c.get("message_material_id")) for c in self.creative_list)
+
+
+# ---------------------------------------------------------------- signals back to TikTok
+
+
+class KeywordRule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    keyword: str
+    signal: str
+    accent_insensitive: bool = False
+
+
+class KeywordList(BaseModel):
+    """An ad account's keywords; `version` grows with every replacement, so matchers compile once per version."""
+
+    advertiser_id: str
+    version: int
+    keywords: tuple[KeywordRule, ...] = ()
+    updated_at_ms: int
+
+
+class SignalKind(StrEnum):
+    CONVERSATION = "conversation"  # once per conversation that came from TikTok
+    KEYWORD = "keyword"  # the first customer message with a keyword of the ad account's list
+    OUTCOME = "outcome"  # an operator's result for the conversation (a purchase, a qualified lead)
+
+
+class SignalStatus(StrEnum):
+    QUEUED = "queued"  # an outcome accepted by the admin API, for the signal worker
+    SENDING = "sending"  # claimed by a worker; TikTok's answer not yet recorded
+    SENT = "sent"
+    FAILED = "failed"  # TikTok refused it for good, or it cannot be sent; `reason` says why
+    SKIPPED = "skipped"  # not sent on purpose; `reason` says why
+
+
+FINAL_SIGNAL_STATUSES = frozenset({SignalStatus.SENT, SignalStatus.FAILED, SignalStatus.SKIPPED})
+
+
+class SignalRecord(BaseModel):
+    """What a conversation shows of one signal: which, as which TikTok event, what became of it."""
+
+    signal: str  # "conversation", a keyword list's signal name, or "outcome:<outcome_id>"
+    kind: SignalKind
+    event: str  # the TikTok event it is sent as
+    status: SignalStatus
+    event_id: str  # stable: TikTok drops a repeat of the same (event set, event_id, event)
+    at: str  # ISO 8601, when the status was set
+    reason: str | None = None
+    value: float | None = None  # outcomes
+    currency: str | None = None
+    claimed_at_ms: int | None = None  # while sending: a claim older than a few minutes was abandoned
+
+
+class OutgoingSignal(BaseModel):
+    """Everything the sender may put on the wire. No message text, ever; identifiers leave only hashed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    advertiser_id: str
+    channel: Channel
+    customer_ids: tuple[str, ...]  # the customer's identifiers; the sender hashes them (phones as E.164)
+    record: SignalRecord
+    occurred_at_ms: int
+    tracking_id: str | None = None
+    ad_id: str | None = None
+    short_link_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation as the admin API shows it: the record, its events, its signals."""
+
+    conversation: Conversation | None  # None when only events exist (a reaction before any message)
+    events: list[ConversationEvent]
+    signals: list[SignalRecord]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from .domain_events import DomainEvent, MessageReceived
+from .domain_events import DomainEvent, MessageReceived, OutcomeReported
 from .errors import RetryPolicy, TikTokApiError
 from .models import (
     AccountLink,
@@ -26,10 +26,13 @@ from .models import (
     Channel,
     Conversation,
     InboundMessage,
+    KeywordList,
     LeadCount,
     OAuthState,
+    OutgoingSignal,
     ParsedDelivery,
     Route,
+    SignalRecord,
     SmartPlusAd,
     TikTokAd,
     VerificationPolicy,
@@ -79,8 +82,10 @@ class EventPublisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None: ...
 
 
-class SignalSender(Protocol):
-    def send(self, signals: Sequence[MessageReceived]) -> None: ...
+class SignalInputs(Protocol):
+    """SignalQueue: what the signal worker reads besides the bus (customer messages, operators' outcomes)."""
+
+    def send(self, inputs: Sequence[MessageReceived | OutcomeReported]) -> None: ...
 
 
 # ---------------------------------------------------------------- tables
@@ -164,6 +169,29 @@ class AccountStore(Protocol):
     ) -> None: ...
 
 
+class KeywordLists(Protocol):
+    def current(self, advertiser_id: str) -> KeywordList | None:
+        """The ad account's list (cached a minute per container by the adapter); None when it has none."""
+        ...
+
+
+class SignalLedger(Protocol):
+    """Signal records on their conversation: one per (conversation, signal), ever."""
+
+    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
+        """Marks the signal SENDING; the conversation when this caller may send it, None when it was already
+        sent, failed or skipped, or another worker has been sending it since stale_before_ms."""
+        ...
+
+    def settle(self, conversation_key: str, record: SignalRecord) -> None:
+        """Records TikTok's answer (or why the signal was not sent)."""
+        ...
+
+    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
+        """Records an outcome QUEUED unless its signal exists; None when recorded, else the existing record."""
+        ...
+
+
 class AdCache(Protocol):
     def get_many(self, advertiser_id: str, ad_ids: Iterable[str]) -> dict[str, AdReference]: ...
 
@@ -192,6 +220,10 @@ class AdvertiserTokens(Protocol):
         """TikTok refused the token on use (40105/40106 mark it NEEDS_REAUTH)."""
         ...
 
+    def event_set_id(self, advertiser_id: str) -> str | None:
+        """The ad account's message event set, found when it was connected; None without one."""
+        ...
+
 
 # ---------------------------------------------------------------- TikTok Business API
 
@@ -210,6 +242,14 @@ class TikTokAds(Protocol):
     def smart_plus_ads(self, advertiser_id: str, access_token: str) -> list[SmartPlusAd]: ...
 
     def preview_link(self, advertiser_id: str, access_token: str, ad_id: str) -> str | None: ...
+
+
+class TikTokSignals(Protocol):
+    """Sends signals to the ad account's message event set (adapters/tiktok_api/signals.py owns the wire format)."""
+
+    def send(self, access_token: str, event_set_id: str, signals: Sequence[OutgoingSignal]) -> None:
+        """One request per call (at most MAX_EVENTS_PER_REQUEST signals); raises TikTokApiError, TikTokTransportError."""
+        ...
 
 
 class TikTokAuth(Protocol):

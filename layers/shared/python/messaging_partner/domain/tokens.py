@@ -168,7 +168,8 @@ def advertiser_token_failed(
 
 
 class AdvertiserTokenSource:
-    """Advertiser tokens for ad lookups (the AdvertiserTokens port): read and decrypted once per container per few minutes."""
+    """Advertiser tokens for ad lookups and signals (the AdvertiserTokens port): read and decrypted once per
+    container per few minutes."""
 
     def __init__(
         self,
@@ -182,9 +183,16 @@ class AdvertiserTokenSource:
         self._tokens: ExpiringCache[tuple[AdvertiserAccount, str]] = ExpiringCache(ttl_seconds, clock)
 
     def token(self, advertiser_id: str) -> str:
+        return self._known(advertiser_id)[1]
+
+    def event_set_id(self, advertiser_id: str) -> str | None:
+        """The first message event set found at connect time (signals go there)."""
+        event_sets = self._known(advertiser_id)[0].message_event_set_ids
+        return event_sets[0] if event_sets else None
+
+    def _known(self, advertiser_id: str) -> tuple[AdvertiserAccount, str]:
         remembered = self._tokens.recall(advertiser_id)
-        _, token = remembered.value if remembered else self._tokens.remember(advertiser_id, self._load(advertiser_id))
-        return token
+        return remembered.value if remembered else self._tokens.remember(advertiser_id, self._load(advertiser_id))
 
     def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
         known = self._tokens.pop(advertiser_id)

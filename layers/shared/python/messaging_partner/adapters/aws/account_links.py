@@ -2,6 +2,8 @@
 
 ADV#<advertiser_id>  META                           the ad account: encrypted token, status, event sets
 ADV#<advertiser_id>  CHANNEL#<channel>#<account_id>  a linked chat account (GSI by_channel_account routes on it)
+ADV#<advertiser_id>  SIGNALS#KEYWORDS               the keyword list, versioned (sorts after META: reading an ad
+                                                    account and its links never reads its keywords)
 LINK#<channel>#<account_id>  LINK                   guard: one advertiser per chat account
 BIZ#<business_id>    TOKEN                          tt_user tokens; refresh_bucket/refresh_due_at feed the sparse refresh_due GSI
 STATE#<state>        STATE                          OAuth state, single use, TTL
@@ -21,6 +23,8 @@ from messaging_partner.domain.models import (
     AdvertiserAccount,
     BusinessAccount,
     Channel,
+    KeywordList,
+    KeywordRule,
     OAuthState,
     Route,
 )
@@ -30,6 +34,7 @@ from .codec import from_item, to_item
 
 REFRESH_BUCKET = "TOKEN"  # the one partition of the sparse refresh_due index
 ADVERTISER_ENTITY = "ADVERTISER"
+KEYWORDS = "SIGNALS#KEYWORDS"
 _CONDITION_FAILED = "ConditionalCheckFailed"
 
 
@@ -71,7 +76,8 @@ class DynamoAccountStore:
 
     def get_advertiser(self, advertiser_id: str) -> tuple[AdvertiserAccount, list[AccountLink]] | None:
         items = self._query(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_item({":pk": advertiser_pk(advertiser_id)})
+            KeyConditionExpression="pk = :pk AND sk <= :meta",
+            ExpressionAttributeValues=to_item({":pk": advertiser_pk(advertiser_id), ":meta": "META"}),
         )
         meta = next((i for i in items if i["sk"] == "META"), None)
         if meta is None:
@@ -86,6 +92,51 @@ class DynamoAccountStore:
             ExpressionAttributeValues=to_item({":entity": ADVERTISER_ENTITY}),
         )
         return [AdvertiserAccount.model_validate(_fields(i)) for i in items]
+
+    # ------------------------------------------------------------------ keyword lists
+    def keywords(self, advertiser_id: str) -> KeywordList | None:
+        key = to_item({"pk": advertiser_pk(advertiser_id), "sk": KEYWORDS})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return KeywordList.model_validate(_fields(from_item(item))) if item else None
+
+    def replace_keywords(self, advertiser_id: str, rules: list[KeywordRule], now_ms: int) -> KeywordList:
+        """The new list, one version up; UnknownAdvertiser when the ad account is not connected.
+
+        The version condition makes two concurrent replacements one after the other, never a lost update.
+        """
+        dynamodb = client("dynamodb")
+        for _ in range(3):
+            current = self.keywords(advertiser_id)
+            version = current.version if current else 0
+            replaced = KeywordList(advertiser_id=advertiser_id, version=version + 1, keywords=tuple(rules), updated_at_ms=now_ms)
+            item = {"pk": advertiser_pk(advertiser_id), "sk": KEYWORDS, **_dump(replaced)}
+            try:
+                dynamodb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "ConditionCheck": {
+                                "TableName": self._table,
+                                "Key": to_item({"pk": advertiser_pk(advertiser_id), "sk": "META"}),
+                                "ConditionExpression": "attribute_exists(pk)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": to_item(item),
+                                "ConditionExpression": "attribute_not_exists(pk) OR version = :version",
+                                "ExpressionAttributeValues": to_item({":version": version}),
+                            }
+                        },
+                    ]
+                )
+            except dynamodb.exceptions.TransactionCanceledException as error:
+                reasons = error.response.get("CancellationReasons", [])
+                if reasons and reasons[0].get("Code") == _CONDITION_FAILED:
+                    raise UnknownAdvertiser(advertiser_id) from None
+                continue  # another replacement won: build on it
+            return replaced
+        raise RuntimeError(f"The keyword list of {advertiser_id} kept changing; try again.")
 
     # ------------------------------------------------------------------ links
     def link(self, link: AccountLink) -> None:
@@ -267,3 +318,17 @@ class CachedRouter:
         if remembered is not None:
             return remembered.value
         return self._routes.remember(key, self._store.route(channel, account_id))
+
+
+class CachedKeywordLists:
+    """Keyword lists for a minute per Lambda container (the KeywordLists port): a message that matches nothing reads nothing."""
+
+    def __init__(self, store: DynamoAccountStore, ttl_seconds: float = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._lists: ExpiringCache[KeywordList | None] = ExpiringCache(ttl_seconds, clock)
+
+    def current(self, advertiser_id: str) -> KeywordList | None:
+        remembered = self._lists.recall(advertiser_id)
+        if remembered is not None:
+            return remembered.value
+        return self._lists.remember(advertiser_id, self._store.keywords(advertiser_id))

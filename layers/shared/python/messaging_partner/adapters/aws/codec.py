@@ -1,7 +1,8 @@
 """Plain Python values <-> DynamoDB attribute values, for the low-level client.
 
-The low-level client keeps each operation one request we can count; numbers come back
-as int (we store no floats: money is kept in micros, times in milliseconds).
+The low-level client keeps each operation one request we can count. Numbers come back as
+int when whole; a float (an outcome's value) is stored as the decimal of its shortest
+representation, so 19.9 stays 19.9 and never becomes 19.899999999999998578.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ _deserializer = TypeDeserializer()
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+    return {key: _serializer.serialize(_decimals(value)) for key, value in values.items() if value is not None}
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Conversations table.
 
-CONV#<conversation key>                   META      the conversation
+CONV#<conversation key>                   META      the conversation; `signal:<name>` attributes hold its signals
 CONV#<conversation key>                   MSG#<id>  a message's dedupe marker (TTL)
 CONV#<conversation key>                   EVT#<id>  a conversation event: reaction, edit, deletion, notice
 ALIAS#<channel>#<account>#<identifier>    ALIAS     another identifier of a customer (customer_id: the key's)
@@ -23,9 +23,12 @@ from messaging_partner.domain.models import (
     Channel,
     Conversation,
     ConversationEvent,
+    ConversationView,
     InboundMessage,
     LeadCount,
     MessageKind,
+    SignalRecord,
+    SignalStatus,
     conversation_key,
 )
 from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
@@ -48,6 +51,13 @@ def marker_sk(platform_message_id: str) -> str:
 
 def event_sk(platform_message_id: str) -> str:
     return f"EVT#{platform_message_id}"
+
+
+SIGNAL_PREFIX = "signal:"
+
+
+def signal_attribute(signal: str) -> str:
+    return SIGNAL_PREFIX + signal
 
 
 def alias_pk(channel: Channel | str, business_account_id: str, identifier: str) -> str:
@@ -206,6 +216,80 @@ class DynamoConversationStore:
             }
         }
 
+    # ------------------------------------------------------------------ signals (the SignalLedger port)
+    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
+        """One conditional write: the signal becomes SENDING here, and the conversation comes back with it."""
+        dynamodb = client("dynamodb")
+        try:
+            answer = dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
+                UpdateExpression="SET #signal = :record",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(#signal) OR #signal.#status = :queued"
+                    " OR (#signal.#status = :sending AND #signal.claimed_at_ms < :stale))"
+                ),
+                ExpressionAttributeNames={"#signal": signal_attribute(record.signal), "#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":record": record.model_dump(mode="json", exclude_none=True),
+                        ":queued": SignalStatus.QUEUED.value,
+                        ":sending": SignalStatus.SENDING.value,
+                        ":stale": stale_before_ms,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return None
+        return _conversation(from_item(answer["Attributes"]))
+
+    def settle(self, conversation_key: str, record: SignalRecord) -> None:
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
+            UpdateExpression="SET #signal = :record",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#signal": signal_attribute(record.signal)},
+            ExpressionAttributeValues=to_item({":record": record.model_dump(mode="json", exclude_none=True)}),
+        )
+
+    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
+        dynamodb = client("dynamodb")
+        name = signal_attribute(record.signal)
+        try:
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
+                UpdateExpression="SET #signal = :record",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#signal)",
+                ExpressionAttributeNames={"#signal": name},
+                ExpressionAttributeValues=to_item({":record": record.model_dump(mode="json", exclude_none=True)}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException as refused:
+            old = from_item(refused.response.get("Item") or {})
+            if name not in old:
+                raise ValueError(f"No conversation {conversation_key!r}") from None
+            return SignalRecord.model_validate(old[name])
+        return None
+
+    def conversation_view(self, conversation_key: str) -> ConversationView | None:
+        """The conversation, its signals and its events (two reads); None when there is nothing under the key."""
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        values = from_item(item) if item else {}
+        events = self.events(conversation_key)
+        if not values and not events:
+            return None
+        signals = [SignalRecord.model_validate(v) for k, v in values.items() if k.startswith(SIGNAL_PREFIX)]
+        return ConversationView(_conversation(values) if values else None, events, sorted(signals, key=lambda r: r.at))
+
     def count_stripped(self, message: InboundMessage) -> bool:
         """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.
 
@@ -246,7 +330,7 @@ class DynamoConversationStore:
         if cursor:
             request["ExclusiveStartKey"] = to_item(json.loads(base64.urlsafe_b64decode(cursor.encode())))
         answer = client("dynamodb").query(**request)
-        conversations = [Conversation.model_validate(_without_keys(from_item(item))) for item in answer["Items"]]
+        conversations = [_conversation(from_item(item)) for item in answer["Items"]]
         last = answer.get("LastEvaluatedKey")
         next_cursor = base64.urlsafe_b64encode(json.dumps(from_item(last)).encode()).decode() if last else None
         return conversations, next_cursor
@@ -259,7 +343,7 @@ class DynamoConversationStore:
             )
             .get("Item")
         )
-        return Conversation.model_validate(_without_keys(from_item(item))) if item else None
+        return _conversation(from_item(item)) if item else None
 
     def _marker_put(self, message: InboundMessage, created_conversation: bool) -> dict[str, Any]:
         marker = {
@@ -306,3 +390,7 @@ class DynamoConversationStore:
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
+
+
+def _conversation(item: dict[str, Any]) -> Conversation:
+    return Conversation.model_validate({k: v for k, v in _without_keys(item).items() if not k.startswith(SIGNAL_PREFIX)})

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from messaging_partner.domain.domain_events import MessageReceived
+from messaging_partner.domain.domain_events import MessageReceived, OutcomeReported
 from messaging_partner.domain.errors import DeliveryFailed
 from messaging_partner.domain.models import InboundMessage
 
@@ -78,12 +78,12 @@ class SqsInboundQueue:
         )
 
 
-class SqsSignalSender:
+class SqsSignalInputs:
     def __init__(self, queue_url: str) -> None:
         self._queue_url = queue_url
 
-    def send(self, signals: Sequence[MessageReceived]) -> None:
-        send_in_batches(self._queue_url, [{"MessageBody": signal.model_dump_json(exclude_none=True)} for signal in signals])
+    def send(self, inputs: Sequence[MessageReceived | OutcomeReported]) -> None:
+        send_in_batches(self._queue_url, [{"MessageBody": item.model_dump_json(exclude_none=True)} for item in inputs])
 
 
 class SqsParker:

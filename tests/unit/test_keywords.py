@@ -1,0 +1,176 @@
+"""The keyword matcher and keyword list validation: scripts with and without spaces, accents, invisible characters."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from typing import Any
+
+import pytest
+
+from messaging_partner.domain.keywords import (
+    _FORMAT_CHARACTERS,
+    MAX_KEYWORDS,
+    InvalidKeywords,
+    KeywordMatcher,
+    KeywordRule,
+    _unspaced,
+    keyword_rules,
+    normalize,
+)
+
+RULES = [
+    KeywordRule(keyword="pay", signal="payment"),
+    KeywordRule(keyword="付款", signal="payment"),
+    KeywordRule(keyword="how much", signal="price"),
+    KeywordRule(keyword="giá", signal="price_vi"),
+    KeywordRule(keyword="gia", signal="gia"),
+    KeywordRule(keyword="cafe", signal="cafe", accent_insensitive=True),
+    KeywordRule(keyword="ราคา", signal="price_th"),
+    KeywordRule(keyword="いくら", signal="price_ja"),
+    KeywordRule(keyword="iphone", signal="iphone"),
+    KeywordRule(keyword="оплата", signal="pay_ru"),
+    KeywordRule(keyword="الدفع", signal="pay_ar"),
+    KeywordRule(keyword="כמה", signal="price_he"),
+    KeywordRule(keyword="कीमत", signal="price_hi"),
+    KeywordRule(keyword="τιμή", signal="price_el"),
+    KeywordRule(keyword="ឥឡូវ", signal="now_km"),
+    KeywordRule(keyword="$100", signal="hundred"),
+]
+MATCHER = KeywordMatcher(RULES)
+
+
+@pytest.mark.parametrize(
+    ("text", "signals"),
+    [
+        ("pay now", {"payment"}),
+        ("paypal", set()),
+        ("repayment", set()),
+        ("I want to PAY!", {"payment"}),
+        ("Can I pay, please?", {"payment"}),
+        ("pay👍", {"payment"}),
+        ("👍pay", {"payment"}),
+        ("pa\u200by now", {"payment"}),  # a zero-width space inside the word
+        ("\u200bpay\u200d", {"payment"}),
+        ("ｐａｙ", {"payment"}),  # full-width letters
+        ("我想付款", {"payment"}),  # Han: substring
+        ("请问付款方式", {"payment"}),
+        ("HOW\n  MUCH?", {"price"}),  # any whitespace between the words of a keyword
+        ("how\u00a0much", {"price"}),  # no-break space
+        ("howmuch", set()),
+        ("giá bao nhiêu", {"price_vi"}),  # accents count
+        ("gia đình", {"gia"}),
+        ("GIÁ?", {"price_vi"}),
+        ("Café?", {"cafe"}),  # accent-insensitive keyword
+        ("CAFÉ", {"cafe"}),
+        ("cafeteria", set()),
+        ("ราคาเท่าไหร่", {"price_th"}),  # Thai: substring
+        ("これはいくらですか", {"price_ja"}),  # Hiragana: substring
+        ("我想买iPhone", {"iphone"}),  # a Han neighbour is a boundary
+        ("我想买iPhone15", set()),  # a digit is not
+        ("Оплата картой", {"pay_ru"}),
+        ("Предоплата", set()),
+        ("أريد الدفع الآن", {"pay_ar"}),
+        ("כמה זה עולה", {"price_he"}),
+        ("इसकी कीमत क्या है", {"price_hi"}),
+        ("Ποια είναι η ΤΙΜΉ;", {"price_el"}),  # Greek final sigma and accents under case folding
+        ("ឥឡូវនេះ", {"now_km"}),  # Khmer: substring
+        ("only $100?", {"hundred"}),
+        ("", set()),
+    ],
+)
+def test_matches(text: str, signals: set[str]) -> None:
+    assert MATCHER.signals_in(text) == signals
+
+
+def test_no_text_fires_nothing() -> None:
+    assert MATCHER.signals_in(None) == frozenset()
+
+
+def test_one_keyword_can_fire_two_signals_and_two_keywords_one() -> None:
+    matcher = KeywordMatcher(
+        [
+            KeywordRule(keyword="pay", signal="payment"),
+            KeywordRule(keyword="pay", signal="intent"),
+            KeywordRule(keyword="paid", signal="payment"),
+        ]
+    )
+    assert matcher.signals_in("I paid, can I pay again?") == {"payment", "intent"}
+
+
+def test_format_characters_are_exactly_unicodes() -> None:
+    database = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}
+    listed = {chr(c) for c in range(sys.maxunicode + 1) if _FORMAT_CHARACTERS.fullmatch(chr(c))}
+    assert database - listed == set(), "a format character is missing from the list"
+    newer = {c for c in listed - database if unicodedata.category(c) == "Cn"}  # Unicode 15 characters, unassigned before
+    assert listed - database - newer == set(), "the list holds a character that is not a format character"
+
+
+@pytest.mark.parametrize(
+    ("character", "unspaced"),
+    [
+        *[(c, True) for c in ("付", "い", "カ", "ก", "ລ", "ក", "က", "ㄅ")],
+        *[(c, False) for c in ("a", "д", "ع", "א", "क", "한", "α")],
+    ],
+)
+def test_scripts_written_without_spaces(character: str, unspaced: bool) -> None:
+    assert _unspaced(character) is unspaced
+
+
+def test_normalization() -> None:
+    assert normalize("  Ｈｏｗ\t\u200bMUCH \n ") == "how much"
+    assert normalize("Straße") == "strasse"
+
+
+def entries(*items: Any) -> dict[str, Any]:
+    return {"keywords": list(items)}
+
+
+def test_a_valid_list() -> None:
+    rules = keyword_rules(
+        entries({"keyword": "how much", "signal": "price"}, {"keyword": "付款", "signal": "payment", "accent_insensitive": True})
+    )
+    assert rules == [
+        KeywordRule(keyword="how much", signal="price"),
+        KeywordRule(keyword="付款", signal="payment", accent_insensitive=True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ([], 'The body must be {"keywords"'),
+        ({"keywords": "pay"}, 'The body must be {"keywords"'),
+        (entries("pay"), "keywords[0]: must be an object"),
+        (entries({"keyword": "", "signal": "price"}), "keywords[0] (''): the keyword must be text of 1 to 80"),
+        (entries({"keyword": "x" * 81, "signal": "price"}), "the keyword must be text of 1 to 80"),
+        (entries({"keyword": "\u200b\u200b", "signal": "price"}), "the keyword is only spaces or invisible characters"),
+        (entries({"keyword": "pay", "signal": "Payment!"}), "keywords[0] ('pay'): the signal must match ^[a-z][a-z0-9_]{0,39}$"),
+        (entries({"keyword": "pay", "signal": "p" * 41}), "the signal must match"),
+        (entries({"keyword": "pay"}), "the signal must match"),
+        (entries({"keyword": "hi", "signal": "conversation"}), "the signal 'conversation' is sent once per TikTok conversation"),
+        (
+            entries({"keyword": "pay", "signal": "payment", "accent_insensitive": "yes"}),
+            "accent_insensitive must be true or false",
+        ),
+        (entries({"keyword": "pay", "signal": "payment", "weight": 2}), "unknown field weight"),
+    ],
+)
+def test_a_bad_entry_is_named_with_why(body: Any, problem: str) -> None:
+    with pytest.raises(InvalidKeywords) as refused:
+        keyword_rules(body)
+    assert any(problem in line for line in refused.value.problems), refused.value.problems
+
+
+def test_every_bad_entry_is_reported_and_nothing_is_kept() -> None:
+    body = entries({"keyword": "ok", "signal": "fine"}, {"keyword": "", "signal": "x"}, {"keyword": "pay", "signal": "BAD"})
+    with pytest.raises(InvalidKeywords) as refused:
+        keyword_rules(body)
+    assert [p.split(":")[0] for p in refused.value.problems] == ["keywords[1] ('')", "keywords[2] ('pay')"]
+
+
+def test_at_most_a_thousand_keywords() -> None:
+    keyword_rules(entries(*({"keyword": f"k{i}", "signal": "s"} for i in range(MAX_KEYWORDS))))
+    with pytest.raises(InvalidKeywords) as refused:
+        keyword_rules(entries(*({"keyword": f"k{i}", "signal": "s"} for i in range(MAX_KEYWORDS + 1))))
+    assert refused.value.problems == ["1001 keywords: an ad account has at most 1000."]
