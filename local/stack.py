@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,10 +26,10 @@ from . import apigw, tiktok_emulator
 from .provision import Provisioned, local_parameters, local_secret_value, provision
 from .pumps import SqsPump
 from .runtime import AwsRequestCounter, FunctionRuntime, function_environment
-from .template import ACCOUNT_ID, REGION, Resolver, Template
+from .template import ACCOUNT_ID, REGION, ROOT, Resolver, Template
 
 HOST = "127.0.0.1"
-RUN_DIR = Path(__file__).resolve().parent.parent / ".local"
+RUN_DIR = ROOT / ".local"
 
 
 def choose_port(env_var: str, default: int) -> int:
@@ -154,7 +153,10 @@ class LocalStack:
         RUN_DIR.mkdir(exist_ok=True)
         log = (RUN_DIR / "moto.log").open("ab")
         self._moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.ports.aws)], stdout=log, stderr=log
+            [sys.executable, "-m", "local.moto_server", "-H", HOST, "-p", str(self.ports.aws)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
