@@ -11,6 +11,7 @@ from messaging_partner.domain.domain_events import ConversationAttributed, Messa
 from messaging_partner.domain.errors import DeliveryFailed
 from messaging_partner.domain.models import (
     Conversation,
+    ConversationSignals,
     InboundMessage,
     KeywordList,
     LeadCount,
@@ -247,28 +248,27 @@ class FakeAccountStore:
 
 @dataclass
 class FakeLedger:
-    """Same contract as the Conversations table's signal attributes: claim, settle, queue."""
+    """Same contract as the Conversations table's signal attributes: read with the conversation, record once."""
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
     records: dict[tuple[str, str], SignalRecord] = field(default_factory=dict)
-    claims: int = 0
+    reads: int = 0
+    writes: int = 0
 
-    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
-        self.claims += 1
+    def signals_of(self, conversation_key: str) -> ConversationSignals | None:
+        self.reads += 1
         conversation = self.conversations.get(conversation_key)
-        existing = self.records.get((conversation_key, record.signal))
-        claimable = (
-            existing is None
-            or existing.status is SignalStatus.QUEUED
-            or (existing.status is SignalStatus.SENDING and (existing.claimed_at_ms or 0) < stale_before_ms)
-        )
-        if conversation is None or not claimable:
+        if conversation is None:
             return None
-        self.records[(conversation_key, record.signal)] = record
-        return conversation
+        return ConversationSignals(conversation, {s: r for (k, s), r in self.records.items() if k == conversation_key})
 
-    def settle(self, conversation_key: str, record: SignalRecord) -> None:
+    def record(self, conversation_key: str, record: SignalRecord) -> bool:
+        self.writes += 1
+        existing = self.records.get((conversation_key, record.signal))
+        if existing is not None and existing.status is not SignalStatus.QUEUED:
+            return False
         self.records[(conversation_key, record.signal)] = record
+        return True
 
     def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
         existing = self.records.get((conversation_key, record.signal))

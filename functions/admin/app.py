@@ -155,7 +155,7 @@ def get_conversation(conversation_key: str) -> Response[str]:
 
 
 def _signal_view(record: SignalRecord) -> dict[str, Any]:
-    return record.model_dump(mode="json", exclude_none=True, exclude={"claimed_at_ms"})
+    return record.model_dump(mode="json", exclude_none=True)
 
 
 @app.post("/admin/conversations/<conversation_key>/outcomes")

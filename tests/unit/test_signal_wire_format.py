@@ -26,7 +26,7 @@ def outgoing(
     **fields: object,
 ) -> OutgoingSignal:
     record = SignalRecord(
-        signal=signal, kind=kind, event=event, status=SignalStatus.SENDING, event_id="e" * 32, at="2025-11-22T08:26:40Z"
+        signal=signal, kind=kind, event=event, status=SignalStatus.QUEUED, event_id="e" * 32, at="2025-11-22T08:26:40Z"
     )
     record = record.model_copy(update={k: fields.pop(k) for k in ("value", "currency") if k in fields})
     return OutgoingSignal(

@@ -135,7 +135,14 @@ def test_a_message_that_matches_nothing_touches_no_table() -> None:
     work = setup()
     work.worker.take("r1", said("hello there"))
     work.worker.send()
-    assert (work.ledger.claims, work.tiktok.requests, work.worker.outcomes["no_match"]) == (0, [], 1)
+    assert (work.ledger.reads, work.ledger.writes, work.tiktok.requests, work.worker.outcomes["no_match"]) == (0, 0, [], 1)
+
+
+def test_a_fired_signal_is_one_read_and_one_conditional_write() -> None:
+    work = setup()
+    work.worker.take("r1", said("How much? I want to pay"))  # two signals from one conversation
+    work.worker.send()
+    assert (work.ledger.reads, work.ledger.writes) == (1, 2)  # one read for the conversation, one write per signal
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,7 @@ def test_only_customer_messages_are_matched(kind: MessageKind) -> None:
     work = setup()
     work.worker.take("r1", said("I want to pay", kind=kind))
     work.worker.send()
-    assert (work.ledger.claims, work.tiktok.requests) == (0, [])
+    assert (work.ledger.reads, work.tiktok.requests) == (0, [])
 
 
 def test_the_matcher_is_compiled_once_per_list_version() -> None:
@@ -203,7 +210,7 @@ def test_throttling_system_errors_and_timeouts_retry_the_input_and_the_retry_sen
     work.worker.take("r1", said("pay now"))
     work.worker.send()
     assert work.worker.must_retry("r1")
-    assert statuses(work.ledger) == {"payment": SignalStatus.SENDING}  # released for the retry
+    assert statuses(work.ledger) == {}  # nothing recorded: the retry sends
     retry = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 1)
     retry.take("r1", said("pay now"))
     retry.send()
@@ -211,16 +218,16 @@ def test_throttling_system_errors_and_timeouts_retry_the_input_and_the_retry_sen
     assert (sent(work.tiktok), statuses(work.ledger)) == ([("payment", "AddPaymentInfo")], {"payment": SignalStatus.SENT})
 
 
-def test_a_claim_another_worker_is_sending_is_left_to_it_until_it_is_abandoned() -> None:
+def test_two_workers_racing_on_one_signal_send_one_event_and_record_it_once() -> None:
     work = setup()
-    work.worker.take("r1", said("pay now"))  # claimed, not yet sent
-    other = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 5)
-    other.take("r2", said("pay now", message_id="m2"))
-    assert other.outcomes["already_signalled"] == 1
-    rescuer = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 600)
-    rescuer.take("r1", said("pay now"))  # the first worker died: after two minutes its claim is taken over
-    rescuer.send()
-    assert statuses(work.ledger) == {"payment": SignalStatus.SENT}
+    other = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 1)
+    work.worker.take("r1", said("pay now"))
+    other.take("r2", said("pay now", message_id="m2"))  # both read before either records
+    work.worker.send()
+    other.send()
+    [first, second] = [signals[0].record.event_id for _, _, signals in work.tiktok.requests]
+    assert first == second  # the same event id: TikTok keeps one event
+    assert (statuses(work.ledger), other.outcomes["recorded_by_another_worker"]) == ({"payment": SignalStatus.SENT}, 1)
 
 
 @pytest.mark.parametrize(

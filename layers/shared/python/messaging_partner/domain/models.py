@@ -358,14 +358,10 @@ class SignalKind(StrEnum):
 
 
 class SignalStatus(StrEnum):
-    QUEUED = "queued"  # an outcome accepted by the admin API, for the signal worker
-    SENDING = "sending"  # claimed by a worker; TikTok's answer not yet recorded
+    QUEUED = "queued"  # an outcome accepted by the admin API, for the signal worker; a signal on its way
     SENT = "sent"
     FAILED = "failed"  # TikTok refused it for good, or it cannot be sent; `reason` says why
     SKIPPED = "skipped"  # not sent on purpose; `reason` says why
-
-
-FINAL_SIGNAL_STATUSES = frozenset({SignalStatus.SENT, SignalStatus.FAILED, SignalStatus.SKIPPED})
 
 
 class SignalRecord(BaseModel):
@@ -380,7 +376,6 @@ class SignalRecord(BaseModel):
     reason: str | None = None
     value: float | None = None  # outcomes
     currency: str | None = None
-    claimed_at_ms: int | None = None  # while sending: a claim older than a few minutes was abandoned
 
 
 class OutgoingSignal(BaseModel):
@@ -396,6 +391,14 @@ class OutgoingSignal(BaseModel):
     tracking_id: str | None = None
     ad_id: str | None = None
     short_link_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationSignals:
+    """A conversation and the signals recorded on it, by signal name."""
+
+    conversation: Conversation
+    records: dict[str, SignalRecord]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from .models import (
     BusinessGrant,
     Channel,
     Conversation,
+    ConversationSignals,
     InboundMessage,
     KeywordList,
     LeadCount,
@@ -178,13 +179,13 @@ class KeywordLists(Protocol):
 class SignalLedger(Protocol):
     """Signal records on their conversation: one per (conversation, signal), ever."""
 
-    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
-        """Marks the signal SENDING; the conversation when this caller may send it, None when it was already
-        sent, failed or skipped, or another worker has been sending it since stale_before_ms."""
+    def signals_of(self, conversation_key: str) -> ConversationSignals | None:
+        """The conversation and its signals so far (one read); None when there is no such conversation."""
         ...
 
-    def settle(self, conversation_key: str, record: SignalRecord) -> None:
-        """Records TikTok's answer (or why the signal was not sent)."""
+    def record(self, conversation_key: str, record: SignalRecord) -> bool:
+        """Records a signal's fate (one conditional write), over nothing or a queued outcome only;
+        False when another worker recorded it first."""
         ...
 
     def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:

@@ -11,12 +11,14 @@ For conversations routed to an ad account:
 Only customer messages are matched: echoes, reads, statuses, EEA-stripped events, edits,
 deletions, reactions and system notices fire nothing.
 
-Each signal is claimed on its conversation before it leaves (one conditional write, which
-also returns the conversation's tracking ID and ad), sent with the batch's others for the
-same ad account, then settled: sent, failed (TikTok refused it for good, with TikTok's
-words) or skipped (why it was not sent). Throttling, TikTok's system errors and timeouts fail
-the SQS record instead, so SQS retries it (then SignalDLQ); the claim is released for the retry.
-The event id is a hash of ad account, conversation and signal, so TikTok drops any repeat.
+Its conversation is read once per batch (its signals so far, tracking ID and ad); a signal
+not yet recorded is sent with the batch's others for the same ad account, then recorded with
+one conditional write: sent, failed (TikTok refused it for good, in TikTok's words) or
+skipped (why it was not sent). The event id is a hash of ad account, conversation and signal,
+so TikTok drops a repeat: two workers racing on one signal, or a retry after a crash between
+sending and recording, cost a second send but never a second event, and only one record is
+written. Throttling, TikTok's system errors and timeouts record nothing and fail the SQS
+record, so SQS retries it (then SignalDLQ).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .errors import (
 from .keywords import KeywordMatcher
 from .models import (
     Conversation,
+    ConversationSignals,
     ConversationSource,
     MessageKind,
     OutgoingSignal,
@@ -74,7 +77,6 @@ STANDARD_EVENTS = frozenset(
     }
 )
 MAX_EVENTS_PER_REQUEST = 1000  # Events API 2.0 refuses a larger request whole
-CLAIM_ABANDONED_AFTER_MS = 120_000  # a claim this old lost its worker (a crash or a timeout): another may send
 FROM_TIKTOK = frozenset({ConversationSource.TIKTOK_AD, ConversationSource.TIKTOK_SHORT_LINK})
 
 
@@ -104,6 +106,15 @@ def iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    signal: str
+    kind: SignalKind
+    event: str
+    occurred_at_ms: int
+    aliases: tuple[str, ...] = ()
+
+
 @dataclass
 class _Pending:
     conversation_key: str
@@ -125,6 +136,7 @@ class SignalWorker:
     clock: Callable[[], float] = time.time
     outcomes: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # Events API requests this batch made
+    _known: dict[str, ConversationSignals | None] = field(default_factory=dict)  # this batch's reads
     _pending: dict[str, dict[str, _Pending]] = field(default_factory=dict)  # advertiser -> event id -> signal
     _retry: set[str] = field(default_factory=set)
 
@@ -141,11 +153,10 @@ class SignalWorker:
         if conversation.source not in FROM_TIKTOK or not conversation.advertiser_id:
             self.outcomes["not_from_tiktok" if conversation.advertiser_id else "unrouted"] += 1
             return
-        event = self.events.for_signal("conversation")
-        record = self._record(
-            conversation.advertiser_id, conversation.conversation_key, "conversation", SignalKind.CONVERSATION, event
+        wanted = _Wanted(
+            "conversation", SignalKind.CONVERSATION, self.events.for_signal("conversation"), conversation.started_at_ms
         )
-        self._claim(input_id, conversation.conversation_key, record, conversation.started_at_ms)
+        self._consider(input_id, conversation.conversation_key, wanted)
 
     def _keyword_signals(self, input_id: str, received: MessageReceived) -> None:
         message = received.message
@@ -165,69 +176,64 @@ class SignalWorker:
             self.outcomes["no_match"] += 1
             return
         for signal in sorted(signals):
-            record = self._record(
-                route.advertiser_id, received.conversation_key, signal, SignalKind.KEYWORD, self.events.for_signal(signal)
+            wanted = _Wanted(
+                signal, SignalKind.KEYWORD, self.events.for_signal(signal), message.sent_at_ms, message.customer_aliases
             )
-            self._claim(input_id, received.conversation_key, record, message.sent_at_ms, message.customer_aliases)
+            self._consider(input_id, received.conversation_key, wanted)
 
     def _outcome_signal(self, input_id: str, outcome: OutcomeReported) -> None:
-        # The admin API routed it; the claim returns the conversation's ad account.
-        record = SignalRecord(
-            signal=f"outcome:{outcome.outcome_id}",
-            kind=SignalKind.OUTCOME,
-            event=outcome.event,
-            status=SignalStatus.SENDING,
-            event_id="",  # set once the claim names the ad account
-            at=iso(self._now_ms()),
-            value=outcome.value,
-            currency=outcome.currency,
-        )
-        self._claim(input_id, outcome.conversation_key, record, outcome.reported_at_ms)
+        wanted = _Wanted(f"outcome:{outcome.outcome_id}", SignalKind.OUTCOME, outcome.event, outcome.reported_at_ms)
+        self._consider(input_id, outcome.conversation_key, wanted)
 
-    def _record(self, advertiser_id: str, conversation_key: str, signal: str, kind: SignalKind, event: str) -> SignalRecord:
-        return SignalRecord(
-            signal=signal,
-            kind=kind,
-            event=event,
-            status=SignalStatus.SENDING,
-            event_id=signal_event_id(advertiser_id, conversation_key, signal),
-            at=iso(self._now_ms()),
-        )
-
-    def _claim(
-        self, input_id: str, conversation_key: str, record: SignalRecord, occurred_at_ms: int, aliases: tuple[str, ...] = ()
-    ) -> None:
-        now = self._now_ms()
-        claimed = record.model_copy(update={"claimed_at_ms": now})
-        conversation = self.ledger.claim(conversation_key, claimed, stale_before_ms=now - CLAIM_ABANDONED_AFTER_MS)
-        if conversation is None:
+    def _consider(self, input_id: str, conversation_key: str, wanted: _Wanted) -> None:
+        """Queues the signal unless its conversation already recorded it; one read per conversation and batch."""
+        if conversation_key not in self._known:
+            self._known[conversation_key] = self.ledger.signals_of(conversation_key)
+        known = self._known[conversation_key]
+        if known is None:
+            self.outcomes["no_conversation"] += 1
+            return
+        existing = known.records.get(wanted.signal)
+        if existing is not None and existing.status is not SignalStatus.QUEUED:
             self.outcomes["already_signalled"] += 1
             return
-        advertiser_id = conversation.advertiser_id
+        conversation, advertiser_id = known.conversation, known.conversation.advertiser_id
+        record = SignalRecord(
+            signal=wanted.signal,
+            kind=wanted.kind,
+            event=existing.event if existing else wanted.event,  # an outcome keeps what the operator posted first
+            status=SignalStatus.QUEUED,
+            event_id=signal_event_id(advertiser_id or "", conversation_key, wanted.signal),
+            at=iso(self._now_ms()),
+            value=existing.value if existing else None,
+            currency=existing.currency if existing else None,
+        )
         if not advertiser_id:
-            reason = "The conversation started before its chat account was linked to an ad account."
-            self._settle(conversation_key, claimed, SignalStatus.SKIPPED, reason)
+            self._settle(
+                conversation_key,
+                record,
+                SignalStatus.SKIPPED,
+                "The conversation started before its chat account was linked to an ad account.",
+            )
             return
-        if not claimed.event_id:  # an outcome: its id is known once the ad account is
-            claimed = claimed.model_copy(update={"event_id": signal_event_id(advertiser_id, conversation_key, record.signal)})
         outgoing = OutgoingSignal(
             advertiser_id=advertiser_id,
             channel=conversation.channel,
-            customer_ids=tuple(dict.fromkeys((conversation.customer_id, *aliases))),
-            record=claimed,
-            occurred_at_ms=occurred_at_ms,
+            customer_ids=tuple(dict.fromkeys((conversation.customer_id, *wanted.aliases))),
+            record=record,
+            occurred_at_ms=wanted.occurred_at_ms,
             tracking_id=conversation.tracking_id,
             ad_id=conversation.ad.ad_id if conversation.ad else None,
             short_link_ref=conversation.referral.tracking_ref if conversation.referral else None,
         )
         pending = self._pending.setdefault(advertiser_id, {}).setdefault(
-            claimed.event_id, _Pending(conversation_key, outgoing, set())
+            record.event_id, _Pending(conversation_key, outgoing, set())
         )
         pending.input_ids.add(input_id)
 
     # ------------------------------------------------------------------ sending
     def send(self) -> None:
-        """One Events API request per ad account (per 1,000 signals); then every claim is settled or left to retry."""
+        """One Events API request per ad account (per 1,000 signals); then every signal is recorded or left to retry."""
         for advertiser_id, pending in self._pending.items():
             self._send_for(advertiser_id, list(pending.values()))
         self._pending.clear()
@@ -264,11 +270,9 @@ class SignalWorker:
             self._settle_all(chunk, SignalStatus.SENT, None)
 
     def _retry_later(self, pending: list[_Pending], why: str) -> None:
-        """The claims are released (still SENDING, claimed at 0) so the SQS retry can claim and send again."""
+        """Nothing is recorded: the SQS retry sends again, and TikTok drops what it already has."""
         self.outcomes[f"retry_{why}"] += len(pending)
         for item in pending:
-            released = item.signal.record.model_copy(update={"claimed_at_ms": 0, "reason": f"retrying: {why}"})
-            self.ledger.settle(item.conversation_key, released)
             self._retry |= item.input_ids
 
     def _settle_all(self, pending: list[_Pending], status: SignalStatus, reason: str | None) -> None:
@@ -276,9 +280,9 @@ class SignalWorker:
             self._settle(item.conversation_key, item.signal.record, status, reason)
 
     def _settle(self, conversation_key: str, record: SignalRecord, status: SignalStatus, reason: str | None) -> None:
-        settled = record.model_copy(update={"status": status, "reason": reason, "at": iso(self._now_ms()), "claimed_at_ms": None})
-        self.ledger.settle(conversation_key, settled)
-        self.outcomes[f"{record.kind}_{status}"] += 1
+        settled = record.model_copy(update={"status": status, "reason": reason, "at": iso(self._now_ms())})
+        recorded = self.ledger.record(conversation_key, settled)
+        self.outcomes[f"{record.kind}_{status}" if recorded else "recorded_by_another_worker"] += 1
 
     def must_retry(self, input_id: str) -> bool:
         return input_id in self._retry

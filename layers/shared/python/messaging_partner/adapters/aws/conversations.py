@@ -23,6 +23,7 @@ from messaging_partner.domain.models import (
     Channel,
     Conversation,
     ConversationEvent,
+    ConversationSignals,
     ConversationView,
     InboundMessage,
     LeadCount,
@@ -217,42 +218,41 @@ class DynamoConversationStore:
         }
 
     # ------------------------------------------------------------------ signals (the SignalLedger port)
-    def claim(self, conversation_key: str, record: SignalRecord, stale_before_ms: int) -> Conversation | None:
-        """One conditional write: the signal becomes SENDING here, and the conversation comes back with it."""
+    # A conversation's signals are attributes of its META item, so reading the conversation reads them.
+    def signals_of(self, conversation_key: str) -> ConversationSignals | None:
+        item = (
+            client("dynamodb")
+            .get_item(
+                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        if not item:
+            return None
+        values = from_item(item)
+        records = {
+            k.removeprefix(SIGNAL_PREFIX): SignalRecord.model_validate(v)
+            for k, v in values.items()
+            if k.startswith(SIGNAL_PREFIX)
+        }
+        return ConversationSignals(_conversation(values), records)
+
+    def record(self, conversation_key: str, record: SignalRecord) -> bool:
         dynamodb = client("dynamodb")
         try:
-            answer = dynamodb.update_item(
+            dynamodb.update_item(
                 TableName=self._table,
                 Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
                 UpdateExpression="SET #signal = :record",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(#signal) OR #signal.#status = :queued"
-                    " OR (#signal.#status = :sending AND #signal.claimed_at_ms < :stale))"
-                ),
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#signal) OR #signal.#status = :queued)",
                 ExpressionAttributeNames={"#signal": signal_attribute(record.signal), "#status": "status"},
                 ExpressionAttributeValues=to_item(
-                    {
-                        ":record": record.model_dump(mode="json", exclude_none=True),
-                        ":queued": SignalStatus.QUEUED.value,
-                        ":sending": SignalStatus.SENDING.value,
-                        ":stale": stale_before_ms,
-                    }
+                    {":record": record.model_dump(mode="json", exclude_none=True), ":queued": SignalStatus.QUEUED.value}
                 ),
-                ReturnValues="ALL_NEW",
             )
         except dynamodb.exceptions.ConditionalCheckFailedException:
-            return None
-        return _conversation(from_item(answer["Attributes"]))
-
-    def settle(self, conversation_key: str, record: SignalRecord) -> None:
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
-            UpdateExpression="SET #signal = :record",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#signal": signal_attribute(record.signal)},
-            ExpressionAttributeValues=to_item({":record": record.model_dump(mode="json", exclude_none=True)}),
-        )
+            return False
+        return True
 
     def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
         dynamodb = client("dynamodb")
