@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections import Counter
@@ -55,6 +56,7 @@ def run_demo() -> int:
         )
         connections = connect_accounts(ports)
         scenario = demo_scenario(local_secret_value("META_APP_SECRET"), local_secret_value("TIKTOK_APP_SECRET"), int(time.time()))
+        connections["keywords"] = set_keywords(ports, scenario)
         print(f"Replaying {len(scenario.deliveries)} signed webhook deliveries from WhatsApp, Messenger, Instagram and TikTok")
         answers = replay(ports, scenario)
         print("\nWaiting for the queues to drain ...", end=" ", flush=True)
@@ -64,7 +66,7 @@ def run_demo() -> int:
         items = conversation_items(ports, status["resources"]["ConversationsTable"])
         counters = conversation_items(ports, status["resources"]["ReportsTable"])
         failed = report(scenario, answers, status, items, connections)
-        failed |= ad_report(items, counters, ports) | keep_tokens_alive(ports)
+        failed |= ad_report(items, counters, ports) | signals_report(ports, scenario, items) | keep_tokens_alive(ports)
     print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
     return failed
 
@@ -102,6 +104,79 @@ def connect_accounts(ports: StackPorts) -> dict[str, bool]:
     print(f"  linked      {', '.join(DEMO_LINKS)} accounts to ad account {DEMO_ADVERTISER}\n")
     outcome["linked"] = all(linked) and len(advertisers) == 2
     return outcome
+
+
+def set_keywords(ports: StackPorts, scenario: DemoScenario) -> bool:
+    answer = requests.put(
+        f"http://{HOST}:{ports.api}/admin/advertisers/{DEMO_ADVERTISER}/keywords",
+        json={"keywords": scenario.keywords},
+        timeout=10,
+    )
+    languages = "English, Chinese, Thai, Vietnamese, Russian, Arabic, Spanish"
+    version = answer.json().get("version")
+    print(
+        f"Keyword list for ad account {DEMO_ADVERTISER}: {len(scenario.keywords)} keywords in {languages} (version {version})\n"
+    )
+    return answer.status_code == 200
+
+
+def signals_report(ports: StackPorts, scenario: DemoScenario, items: list[dict[str, Any]]) -> int:
+    """Signals per conversation, an outcome posted twice, and everything that left for TikTok scanned for private data."""
+    api, tiktok = f"http://{HOST}:{ports.api}", f"http://{HOST}:{ports.tiktok}"
+    dev = f"whatsapp#{DEMO_PHONE_NUMBER_ID}#919800000004"
+    outcome = {"outcome_id": "order-1001", "event": "Purchase", "value": 129.9, "currency": "EUR"}
+    path = f"{api}/admin/conversations/{dev.replace('#', '%23')}/outcomes"
+    first, again = requests.post(path, json=outcome, timeout=10), requests.post(path, json={**outcome, "value": 1}, timeout=10)
+    wait_until_drained(ports)
+    sent: dict[str, dict[str, Any]] = {}
+    for key in sorted({*scenario.signals, dev}):
+        answer = requests.get(f"{api}/admin/conversations/{key.replace('#', '%23')}", timeout=10).json()
+        sent[key] = {record["signal"]: record for record in answer.get("signals", [])}
+    track = [c for c in requests.get(f"{tiktok}/_emulator/calls", timeout=10).json()["calls"] if c["path"] == "/event/track/"]
+    accepted = requests.get(f"{tiktok}/_emulator/events", timeout=10).json()["events"]
+    wire = json.dumps([call["body"] for call in track], ensure_ascii=False)
+    customers = {key.rsplit("#", 1)[1] for key in (*scenario.conversations, *scenario.events)}
+    leaked = [value for value in (*scenario.private, *customers) if value and value in wire]
+
+    print("\nSignals to TikTok (Events API 2.0, to the ad account's message event set; never message text)")
+    print(f"  {'conversation':<30}signals")
+    for key, records in sent.items():
+        shown = ", ".join(f"{name} -> {r['event']} ({r['status']})" for name, r in sorted(records.items()))
+        channel, customer = key.split("#", 1)[0], key.rsplit("#", 1)[1]
+        print(f"  {channel + ' ' + customer:<30}{shown}")
+    events_sent = sum(len(call["body"]["data"]) for call in track)
+    print(
+        f"  {len(track)} Events API requests carried {events_sent} events ({events_sent / max(len(track), 1):.1f} per request);"
+    )
+    print(f"  TikTok kept {len(accepted)} (it drops a repeat of the same event set, event_id and event)")
+
+    fired = {key: frozenset(name for name in records if not name.startswith("outcome:")) for key, records in sent.items()}
+    statuses = [r["status"] for records in sent.values() for r in records.values()]
+    checks = [
+        (
+            "keywords fired exactly the expected signals in seven languages",
+            {k: v for k, v in fired.items() if v or k in scenario.signals} == scenario.signals,
+        ),
+        (
+            "each TikTok conversation (DM ad, tracking ID, tiktok.me link) sent its conversation signal",
+            all("conversation" in fired[k] for k, v in scenario.signals.items() if "conversation" in v),
+        ),
+        (
+            "every signal sent once, the duplicate delivery added none",
+            statuses.count("sent") == len(statuses) == events_sent == len(accepted),
+        ),
+        (
+            "the outcome was sent once; posting it again answered with the first",
+            (first.status_code, again.status_code) == (202, 200)
+            and [again.json()[k] for k in ("event_id", "event", "value")]
+            == [first.json()[k] for k in ("event_id", "event", "value")]
+            and sent[dev].get("outcome:order-1001", {}).get("status") == "sent",
+        ),
+        ("no request to TikTok carried message text or a raw customer identifier", not leaked),
+    ]
+    for text, ok in checks:
+        print(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    return 0 if all(ok for _, ok in checks) else 1
 
 
 def recount_bucket(conversation: dict[str, Any]) -> str:
@@ -281,6 +356,7 @@ def report(
     print(f"  ~ ${cost:.2f} of AWS requests per million inbound events at us-east-1 list prices (local/pricing.py)")
 
     customer_messages = sum(count for _, count in scenario.conversations.values())
+    repeats = sum(1 for i, d in enumerate(scenario.deliveries) if d.body in {e.body for e in scenario.deliveries[:i]})
     checks = [
         ("advertiser and business accounts connected, chats linked", all(connections.values())),
         (
@@ -289,7 +365,7 @@ def report(
         ),
         ("every conversation stored once, with its source and message count", stored == scenario.conversations),
         ("refused deliveries left nothing behind", not any(key in stored for key in scenario.refused_keys)),
-        ("duplicate deliveries stored once (FIFO dedup or the message marker)", fifo_dropped + marker_dropped == 2),
+        ("duplicate deliveries stored once (FIFO dedup or the message marker)", fifo_dropped + marker_dropped == repeats),
         (
             "echoes, reads, the EEA-stripped event and conversation events kept apart from customer messages",
             skipped == {"echo": 2, "read": 1, "stripped": 1, "reaction": 2, "edit": 1, "deletion": 1},

@@ -278,6 +278,24 @@ class DemoScenario:
     events: dict[str, tuple[str, ...]]  # conversation key -> the conversation events kept under it, by kind
     parked: tuple[str, ...]  # the reasons ParkedQueue must hold
     redated_keys: tuple[str, ...]  # conversations dated by receipt, their platform time being unusable
+    keywords: list[dict[str, Any]]  # the ad account's keyword list, set through the admin API first
+    signals: dict[str, frozenset[str]]  # conversation key -> the signals it must send (conversation, keywords)
+    private: tuple[str, ...]  # texts customers wrote and identifiers not in a conversation key: none may reach TikTok
+
+
+# The ad account's keywords in the demo: seven languages, one accent-insensitive.
+DEMO_KEYWORDS = [
+    {"keyword": "how much", "signal": "price"},
+    {"keyword": "pay", "signal": "payment"},
+    {"keyword": "多少钱", "signal": "price"},
+    {"keyword": "付款", "signal": "payment"},
+    {"keyword": "ราคา", "signal": "price"},
+    {"keyword": "giá", "signal": "price"},
+    {"keyword": "оплата", "signal": "payment"},
+    {"keyword": "السعر", "signal": "price"},
+    {"keyword": "pagar", "signal": "payment"},
+    {"keyword": "precio", "signal": "price", "accent_insensitive": True},
+]
 
 
 def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> DemoScenario:
@@ -324,6 +342,15 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
     omar_phone = WhatsAppMessage("201005550006", "wamid.OMAR2", start + 34, "And for kids?", name="Omar")
     pia = WhatsAppMessage("5511900000007", "wamid.PIA1", start + 35, "Oi!", name="Pia", raw_timestamp="1517")
     unknown_field = {"field": "made_up_field", "value": {"messaging_product": "whatsapp", "event": "SOMETHING_NEW"}}
+    # Keyword signals in seven languages (the ad account's list is DEMO_KEYWORDS).
+    tom = WhatsAppMessage("12025550014", "wamid.TOM1", start + 40, "How much are they? Can I pay by card?", name="Tom")
+    li = WhatsAppMessage("8613800000008", "wamid.LI1", start + 41, "你好，这双鞋多少钱？我想付款", name="Li")
+    somchai = WhatsAppMessage("66810000009", "wamid.SOM1", start + 42, "ราคาเท่าไหร่ครับ", name="Somchai")
+    minh = WhatsAppMessage("84900000010", "wamid.MINH1", start + 43, "Đôi này giá bao nhiêu?", name="Minh")
+    lucia = WhatsAppMessage("34600000013", "wamid.LUC1", start + 44, "¿Puedo pagar con tarjeta? ¿Qué précio tiene?", name="Lucia")
+    li_first = signed_meta(
+        "WhatsApp: Li writes in Chinese (price, payment)", whatsapp_body(WhatsAppChange((li,))), meta_app_secret
+    )
     status = {"id": "wamid.OUT1", "status": "delivered", "timestamp": str(start + 30), "recipient_id": "351910000001"}
     first = signed_meta("WhatsApp: Ana writes", whatsapp_body(WhatsAppChange((ana,))), meta_app_secret)
 
@@ -339,6 +366,8 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
     )
     farah_echo = messaging_echo("6985000000000001", page, "m_PAGE1", ms + 45_000, "Yes, until Sunday!")
     gabi = messaging_message("17841400000000002", ig, "ig_GABI1", ms + 50_000, "Do you restock the white ones?")
+    olga = messaging_message("6985000000000011", page, "m_OLGA1", ms + 80_000, "Возможна оплата картой?")
+    karim = messaging_message("17841400000000012", ig, "ig_KARIM1", ms + 81_000, "ما هو السعر؟")
     gabi_read = messaging_read("17841400000000002", ig, ms + 55_000)
 
     ad = {
@@ -424,6 +453,18 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         signed_meta("WhatsApp: Omar again, by phone alone", whatsapp_body(WhatsAppChange((omar_phone,))), meta_app_secret),
         signed_meta("WhatsApp: a test payload dated 1970 (Pia)", whatsapp_body(WhatsAppChange((pia,))), meta_app_secret),
         signed_meta("WhatsApp: a change of a field nobody knows", unknown_body.encode(), meta_app_secret),
+        signed_meta("WhatsApp: Tom asks in English (price, payment)", whatsapp_body(WhatsAppChange((tom,))), meta_app_secret),
+        li_first,
+        signed_meta("WhatsApp: Somchai asks in Thai (price)", whatsapp_body(WhatsAppChange((somchai,))), meta_app_secret),
+        signed_meta("WhatsApp: Minh asks in Vietnamese (price)", whatsapp_body(WhatsAppChange((minh,))), meta_app_secret),
+        signed_meta("WhatsApp: Lucia asks in Spanish (payment, price)", whatsapp_body(WhatsAppChange((lucia,))), meta_app_secret),
+        signed_meta(
+            "Messenger: Olga asks in Russian (payment)", meta_messaging_body("page", page, olga), meta_app_secret, "messenger"
+        ),
+        signed_meta(
+            "Instagram: Karim asks in Arabic (price)", meta_messaging_body("instagram", ig, karim), meta_app_secret, "instagram"
+        ),
+        Delivery("WhatsApp: Meta retries Li's delivery (no new signal)", li_first.body, li_first.headers),
     ]
     return DemoScenario(
         deliveries=deliveries,
@@ -442,6 +483,13 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
             f"tiktok#{tt}#tt-jon": ("tiktok_short_link", 1),
             f"whatsapp#{wa}#EG.2015550198765432": ("organic", 2),
             f"whatsapp#{wa}#5511900000007": ("organic", 1),
+            f"whatsapp#{wa}#12025550014": ("organic", 1),
+            f"whatsapp#{wa}#8613800000008": ("organic", 1),
+            f"whatsapp#{wa}#66810000009": ("organic", 1),
+            f"whatsapp#{wa}#84900000010": ("organic", 1),
+            f"whatsapp#{wa}#34600000013": ("organic", 1),
+            f"messenger#{page}#6985000000000011": ("organic", 1),
+            f"instagram#{ig}#17841400000000012": ("organic", 1),
         },
         refused_keys=(f"whatsapp#{wa}#12025550005", f"tiktok#{tt}#tt-kim"),
         events={
@@ -452,4 +500,28 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
         },
         parked=("unknown WhatsApp webhook field 'made_up_field'",),
         redated_keys=(f"whatsapp#{wa}#5511900000007",),
+        keywords=DEMO_KEYWORDS,
+        signals={
+            f"whatsapp#{wa}#919800000004": frozenset({"conversation"}),  # the tracking ID
+            f"tiktok#{tt}#tt-ivy": frozenset({"conversation"}),
+            f"tiktok#{tt}#tt-kai": frozenset({"conversation"}),
+            f"tiktok#{tt}#tt-lea": frozenset({"conversation"}),
+            f"tiktok#{tt}#tt-max": frozenset({"conversation"}),
+            f"tiktok#{tt}#tt-jon": frozenset({"conversation"}),  # the tiktok.me link
+            f"whatsapp#{wa}#12025550014": frozenset({"price", "payment"}),
+            f"whatsapp#{wa}#8613800000008": frozenset({"price", "payment"}),
+            f"whatsapp#{wa}#66810000009": frozenset({"price"}),
+            f"whatsapp#{wa}#84900000010": frozenset({"price"}),
+            f"whatsapp#{wa}#34600000013": frozenset({"payment", "price"}),
+            f"messenger#{page}#6985000000000011": frozenset({"payment"}),
+            f"instagram#{ig}#17841400000000012": frozenset({"price"}),
+        },
+        private=tuple(
+            [
+                m.text or ""
+                for m in (ana, ben_text, chloe, dev, ana_again, noor, omar_both, omar_phone, tom, li, somchai, minh, lucia)
+            ]
+            + [item["message"]["text"] for item in (farah, gabi, olga, karim)]
+            + ["I want the VIP offer", "201005550006"]  # Jon's words; Omar's phone, an alias of his BSUID
+        ),
     )
