@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging_partner.domain.keywords import KeywordMatcher, KeywordRule, normalize
+from messaging_partner.domain.keywords import _FORMAT_CHARACTERS, KeywordMatcher, KeywordRule, normalize
 
 LATIN_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
 HAN = st.text(alphabet="付款价格多少钱我想买请问", min_size=1, max_size=4)
@@ -63,3 +64,23 @@ def test_a_multi_word_keyword_matches_across_any_whitespace(words: list[str], ga
     keyword = " ".join(words)
     spaced = words[0] + "".join(gap + word for gap, word in zip(gaps * 2, words[1:], strict=False))
     assert KeywordMatcher([KeywordRule(keyword=keyword, signal="s")]).signals_in(spaced) == {"s"}
+
+
+def normalize_step_by_step(text: str) -> str:
+    """normalize() without its shortcuts: every step applied to every text."""
+    text = _FORMAT_CHARACTERS.sub("", text)
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(text.split())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+def test_the_shortcuts_in_normalize_change_no_result(text: str) -> None:
+    assert normalize(text) == normalize_step_by_step(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+def test_canonically_equivalent_texts_normalize_alike(text: str) -> None:
+    # A keyword typed with composed accents matches a message typed with combining ones, and back.
+    assert normalize(unicodedata.normalize("NFD", text)) == normalize(unicodedata.normalize("NFC", text))

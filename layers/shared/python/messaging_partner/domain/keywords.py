@@ -17,13 +17,14 @@ The matcher, compiled once per list version:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from .models import KeywordRule
 
@@ -65,12 +66,19 @@ _UNSPACED_RANGES = (
 
 def normalize(text: str) -> str:
     """The form keywords and messages are compared in."""
-    text = _FORMAT_CHARACTERS.sub("", text)
+    # Most messages are printable (no format characters, no whitespace but the plain space) and
+    # already NFKC: then each step below is one quick scan and nothing is copied twice.
+    printable = text.isprintable()
+    if not printable:
+        text = _FORMAT_CHARACTERS.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
+        printable = False  # compatibility forms can bring spaces ("¨" is " ̈")
     text = text.casefold()
-    if not unicodedata.is_normalized("NFKC", text):  # folding can undo normalization ("ǅ")
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):  # folding can undo it ("ǅ")
         text = unicodedata.normalize("NFKC", text)
+    if printable and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
@@ -87,6 +95,7 @@ def _word_character(character: str) -> bool:
     return character.isalnum() or unicodedata.category(character)[0] == "M"
 
 
+@functools.lru_cache(maxsize=4096)  # asked once per match edge; a chat uses few distinct characters
 def _bounds_a_word(character: str) -> bool:
     """Whether a match ending next to this character stops at a word boundary."""
     return not _word_character(character) or _unspaced(character)
@@ -138,10 +147,41 @@ def keyword_rules(body: Any) -> list[KeywordRule]:
 
 @dataclass(frozen=True)
 class _Pattern:
-    length: int
     signals: tuple[str, ...]
     whole_word_start: bool  # the keyword starts with a letter, mark or digit of a spaced script
     whole_word_end: bool
+
+
+_NO_SIGNALS: frozenset[str] = frozenset()
+
+
+class _Automaton:
+    """One Aho-Corasick automaton over normalized keywords, reporting every (overlapping) occurrence."""
+
+    def __init__(self, keywords: dict[str, set[str]]) -> None:
+        self._search = ahocorasick_rs.AhoCorasick(list(keywords)).find_matches_as_indexes
+        self._patterns = [
+            _Pattern(
+                tuple(sorted(signals)),
+                _word_character(key[0]) and not _unspaced(key[0]),
+                _word_character(key[-1]) and not _unspaced(key[-1]),
+            )
+            for key, signals in keywords.items()
+        ]
+
+    def signals_in(self, text: str) -> frozenset[str]:
+        matches = self._search(text, True)  # overlapping: a keyword inside another still fires its signal
+        if not matches:
+            return _NO_SIGNALS
+        found: set[str] = set()
+        for index, start, end in matches:
+            pattern = self._patterns[index]
+            if pattern.whole_word_start and start > 0 and not _bounds_a_word(text[start - 1]):
+                continue
+            if pattern.whole_word_end and end < len(text) and not _bounds_a_word(text[end]):
+                continue
+            found.update(pattern.signals)
+        return frozenset(found)
 
 
 class KeywordMatcher:
@@ -156,40 +196,14 @@ class KeywordMatcher:
                 accentless.setdefault(without_accents(key), set()).add(rule.signal)
             else:
                 exact.setdefault(key, set()).add(rule.signal)
-        self._exact = _automaton(exact)
-        self._accentless = _automaton(accentless)
+        self._exact = _Automaton(exact) if exact else None
+        self._accentless = _Automaton(accentless) if accentless else None
 
     def signals_in(self, text: str | None) -> frozenset[str]:
         if not text:
-            return frozenset()
+            return _NO_SIGNALS
         normalized = normalize(text)
-        found = _matches(self._exact, normalized)
-        if self._accentless is not None:
-            found |= _matches(self._accentless, without_accents(normalized))
-        return frozenset(found)
-
-
-def _automaton(keywords: dict[str, set[str]]) -> Any:
-    if not keywords:
-        return None
-    automaton = ahocorasick.Automaton()
-    for key, signals in keywords.items():
-        edges = (_word_character(key[0]) and not _unspaced(key[0]), _word_character(key[-1]) and not _unspaced(key[-1]))
-        automaton.add_word(key, _Pattern(len(key), tuple(sorted(signals)), *edges))
-    automaton.make_automaton()
-    return automaton
-
-
-def _matches(automaton: Any, text: str) -> set[str]:
-    if automaton is None:
-        return set()
-    found: set[str] = set()
-    last = len(text) - 1
-    for end, pattern in automaton.iter(text):
-        start = end - pattern.length + 1
-        if pattern.whole_word_start and start > 0 and not _bounds_a_word(text[start - 1]):
-            continue
-        if pattern.whole_word_end and end < last and not _bounds_a_word(text[end + 1]):
-            continue
-        found.update(pattern.signals)
-    return found
+        found = self._exact.signals_in(normalized) if self._exact else _NO_SIGNALS
+        if self._accentless:
+            found |= self._accentless.signals_in(without_accents(normalized))
+        return found
