@@ -1,4 +1,4 @@
-"""make bench: handler work per request next to its floor, measured in the same run.
+"""make bench: handler work per request next to its floor, and the keyword matcher next to its peers, in one run.
 
 Webhook: the real WebhookFunction handler (HTTP API v2 event in, response out) with its AWS
 calls stubbed, against the floor every webhook must pay: HMAC-SHA256 of the raw body plus
@@ -24,6 +24,7 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
+from bench.keywords import bench_keywords  # noqa: E402
 from local.apigw import build_v2_event  # noqa: E402
 from local.runtime import LambdaContext, load_handler  # noqa: E402
 from local.scenario import (  # noqa: E402
@@ -225,13 +226,23 @@ def bench_attribution(report: TextIO, customers: int = 120, warm_up: int = 30) -
     )
 
 
+BENCHMARKS: dict[str, Callable[[TextIO], None]] = {
+    "webhook": bench_webhook,
+    "attribution": bench_attribution,
+    "keywords": bench_keywords,
+}
+
 if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(BENCHMARKS)  # python -m bench keywords: one of them
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     report = sys.stdout
     # Handler logs and metrics are written (that cost counts) but to /dev/null, not the report.
     with open(os.devnull, "w") as sink:
         sys.stdout = sink
         try:
-            bench_webhook(report)
-            bench_attribution(report)
+            for name in chosen:
+                BENCHMARKS[name](report)
         finally:
             sys.stdout = report
