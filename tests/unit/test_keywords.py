@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import unicodedata
@@ -12,6 +13,7 @@ import pytest
 
 from messaging_partner.domain.keywords import (
     _FORMAT_CHARACTERS,
+    _UNSPACED_RANGES,
     MAX_KEYWORDS,
     InvalidKeywords,
     KeywordMatcher,
@@ -64,6 +66,13 @@ def test_format_characters_are_exactly_unicodes() -> None:
 )
 def test_scripts_written_without_spaces(character: str, unspaced: bool) -> None:
     assert _unspaced(character) is unspaced
+
+
+def test_unspaced_ranges_are_found_at_their_edges() -> None:
+    for (low, high), (next_low, _) in itertools.pairwise(_UNSPACED_RANGES):
+        assert low <= high < next_low, "ranges must be sorted and apart for the bisect"
+    for code in sorted({edge + step for low, high in _UNSPACED_RANGES for edge in (low, high) for step in (-1, 0, 1)}):
+        assert _unspaced(chr(code)) == any(low <= code <= high for low, high in _UNSPACED_RANGES), hex(code)
 
 
 def test_normalization() -> None:

@@ -17,6 +17,7 @@ The matcher, compiled once per list version:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -86,9 +87,13 @@ def without_accents(normalized: str) -> str:
     return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", normalized)))
 
 
+_UNSPACED_STARTS = [low for low, _ in _UNSPACED_RANGES]  # sorted: the ranges are in code point order
+
+
 def _unspaced(character: str) -> bool:
     code = ord(character)
-    return any(low <= code <= high for low, high in _UNSPACED_RANGES)
+    index = bisect.bisect_right(_UNSPACED_STARTS, code) - 1
+    return index >= 0 and code <= _UNSPACED_RANGES[index][1]
 
 
 def _word_character(character: str) -> bool:
