@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from .control import running_stack, wait_until_drained
+from .control import running_stack, stack_status, wait_until_drained
 from .pricing import price_per_million_messages
 from .provision import local_secret_value
 from .scenario import (
@@ -20,6 +20,7 @@ from .scenario import (
     DEMO_PAGE_ID,
     DEMO_PHONE_NUMBER_ID,
     DEMO_TIKTOK_BUSINESS_ID,
+    Delivery,
     DemoScenario,
     demo_scenario,
 )
@@ -72,7 +73,8 @@ def run_demo() -> int:
 
 
 Answer = tuple[str, str, int, dict[str, Any]]  # channel, label, HTTP status, JSON body
-PIPELINE = ("WebhookFunction", "AttributionFunction", "KeywordSignalFunction")  # the per-event path
+SIGNALS = "KeywordSignalFunction"
+PIPELINE = ("WebhookFunction", "AttributionFunction", SIGNALS)  # the per-event path
 DEMO_ADVERTISER = "7100000000000000001"
 DEMO_LINKS = {
     "whatsapp": DEMO_PHONE_NUMBER_ID,
@@ -173,6 +175,52 @@ def signals_report(ports: StackPorts, scenario: DemoScenario, items: list[dict[s
             and sent[dev].get("outcome:order-1001", {}).get("status") == "sent",
         ),
         ("no request to TikTok carried message text or a raw customer identifier", not leaked),
+    ]
+    for text, ok in checks:
+        print(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    return (0 if all(ok for _, ok in checks) else 1) | signal_costs(ports, scenario, len(statuses))
+
+
+def signal_requests(ports: StackPorts) -> Counter[str]:
+    """KeywordSignalFunction's DynamoDB requests so far, by operation."""
+    rows = stack_status(ports)["aws_requests"]
+    return Counter({r["operation"]: r["count"] for r in rows if (r["function"], r["service"]) == (SIGNALS, "dynamodb")})
+
+
+def deliver(ports: StackPorts, deliveries: list[Delivery]) -> Counter[str]:
+    """Posts the deliveries, waits for the queues, and answers the DynamoDB requests they cost KeywordSignalFunction."""
+    before = signal_requests(ports)
+    for delivery in deliveries:
+        url = f"http://{HOST}:{ports.api}/webhooks/{delivery.channel}"
+        requests.post(url, data=delivery.body, headers=delivery.headers, timeout=30).raise_for_status()
+    wait_until_drained(ports)
+    return signal_requests(ports) - before
+
+
+def signal_costs(ports: StackPorts, scenario: DemoScenario, recorded: int) -> int:
+    """What signals cost in DynamoDB: the run so far, then messages that match nothing and one that repeats a keyword."""
+    so_far = signal_requests(ports)
+    track = f"http://{HOST}:{ports.tiktok}/_emulator/calls"
+    sent_before = sum(1 for c in requests.get(track, timeout=10).json()["calls"] if c["path"] == "/event/track/")
+    quiet = deliver(ports, scenario.quiet_follow_ups)
+    repeat = deliver(ports, [scenario.repeat_follow_up])
+    sent_after = sum(1 for c in requests.get(track, timeout=10).json()["calls"] if c["path"] == "/event/track/")
+
+    def shown(requests_by_operation: Counter[str]) -> str:
+        return ", ".join(f"{n} {operation}" for operation, n in sorted(requests_by_operation.items())) or "none"
+
+    print(f"\nDynamoDB requests in {SIGNALS}")
+    thanks = f"{len(scenario.quiet_follow_ups)} thank-you messages"
+    print(f"  {'the run above':<25}{shown(so_far)}; {recorded} signals recorded")
+    print(f"  {thanks:<25}{shown(quiet)} (list and routes cached, nothing matched)")
+    print(f"  {'Minh asks price again':<25}{shown(repeat)} (one read of his signals; price already sent, nothing written)")
+    checks = [
+        ("each recorded signal cost one conditional write (UpdateItem)", so_far["UpdateItem"] == recorded),
+        ("messages that match nothing cost no DynamoDB request", not quiet),
+        (
+            "a keyword already signalled costs one read and sends nothing",
+            repeat == Counter({"GetItem": 1}) and sent_after == sent_before,
+        ),
     ]
     for text, ok in checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {text}")
@@ -343,15 +391,19 @@ def report(
 
     events = attribution["records"]
     print(f"\nAWS requests per inbound event ({events} events; handlers only, not Lambda's queue polling)")
-    by_operation: Counter[tuple[str, str]] = Counter()
+    by_function: dict[tuple[str, str], Counter[str]] = {}
     for row in status["aws_requests"]:
         if row["function"] in PIPELINE:
-            by_operation[(row["service"], row["operation"])] += row["count"]
-    print(f"  {'service':<16}{'operation':<22}{'requests':>9}{'per event':>11}")
-    for (service, operation), count in sorted(by_operation.items()):
-        print(f"  {service:<16}{operation:<22}{count:>9}{count / max(events, 1):>11.2f}")
+            by_function.setdefault((row["service"], row["operation"]), Counter())[row["function"]] += row["count"]
+    by_operation = Counter({operation: sum(counts.values()) for operation, counts in by_function.items()})
+    columns = ["webhook", "attribution", "signals"]  # the PIPELINE functions, in order
+    print(f"  {'service':<16}{'operation':<20}{''.join(f'{c:>13}' for c in columns)}{'per event':>11}")
+    for (service, operation), counts in sorted(by_function.items()):
+        cells = "".join(f"{counts[name] or '':>13}" for name in PIPELINE)
+        print(f"  {service:<16}{operation:<20}{cells}{by_operation[(service, operation)] / max(events, 1):>11.2f}")
+    totals = "".join(f"{sum(c[name] for c in by_function.values()):>13}" for name in PIPELINE)
     total = sum(by_operation.values())
-    print(f"  {'total':<38}{total:>9}{total / max(events, 1):>11.2f}")
+    print(f"  {'total':<36}{totals}{total / max(events, 1):>11.2f}")
     cost = price_per_million_messages(by_operation, events)
     print(f"  ~ ${cost:.2f} of AWS requests per million inbound events at us-east-1 list prices (local/pricing.py)")
 

@@ -281,6 +281,8 @@ class DemoScenario:
     keywords: list[dict[str, Any]]  # the ad account's keyword list, set through the admin API first
     signals: dict[str, frozenset[str]]  # conversation key -> the signals it must send (conversation, keywords)
     private: tuple[str, ...]  # texts customers wrote and identifiers not in a conversation key: none may reach TikTok
+    quiet_follow_ups: list[Delivery]  # later messages that match no keyword: they must cost no DynamoDB request
+    repeat_follow_up: Delivery  # a later message repeating a keyword its conversation already signalled
 
 
 # The ad account's keywords in the demo: seven languages, one accent-insensitive.
@@ -348,6 +350,12 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
     somchai = WhatsAppMessage("66810000009", "wamid.SOM1", start + 42, "ราคาเท่าไหร่ครับ", name="Somchai")
     minh = WhatsAppMessage("84900000010", "wamid.MINH1", start + 43, "Đôi này giá bao nhiêu?", name="Minh")
     lucia = WhatsAppMessage("34600000013", "wamid.LUC1", start + 44, "¿Puedo pagar con tarjeta? ¿Qué précio tiene?", name="Lucia")
+    # Later, in warm containers: thanks in four languages, then Minh asks about price again.
+    tom_thanks = WhatsAppMessage("12025550014", "wamid.TOM2", start + 50, "Thanks, see you tomorrow", name="Tom")
+    li_thanks = WhatsAppMessage("8613800000008", "wamid.LI2", start + 51, "谢谢！", name="Li")
+    olga_thanks = messaging_message("6985000000000011", DEMO_PAGE_ID, "m_OLGA2", (start + 52) * 1000, "Спасибо!")
+    karim_thanks = messaging_message("17841400000000012", DEMO_INSTAGRAM_ID, "ig_KARIM2", (start + 53) * 1000, "شكرا جزيلا")
+    minh_again = WhatsAppMessage("84900000010", "wamid.MINH2", start + 54, "Giá ship bao nhiêu?", name="Minh")
     li_first = signed_meta(
         "WhatsApp: Li writes in Chinese (price, payment)", whatsapp_body(WhatsAppChange((li,))), meta_app_secret
     )
@@ -523,5 +531,20 @@ def demo_scenario(meta_app_secret: str, tiktok_app_secret: str, now: int) -> Dem
             ]
             + [item["message"]["text"] for item in (farah, gabi, olga, karim)]
             + ["I want the VIP offer", "201005550006"]  # Jon's words; Omar's phone, an alias of his BSUID
+            + [m.text or "" for m in (tom_thanks, li_thanks, minh_again)]
+            + [item["message"]["text"] for item in (olga_thanks, karim_thanks)]
+        ),
+        quiet_follow_ups=[
+            signed_meta("WhatsApp: Tom says thanks", whatsapp_body(WhatsAppChange((tom_thanks,))), meta_app_secret),
+            signed_meta("WhatsApp: Li says thanks", whatsapp_body(WhatsAppChange((li_thanks,))), meta_app_secret),
+            signed_meta(
+                "Messenger: Olga says thanks", meta_messaging_body("page", page, olga_thanks), meta_app_secret, "messenger"
+            ),
+            signed_meta(
+                "Instagram: Karim says thanks", meta_messaging_body("instagram", ig, karim_thanks), meta_app_secret, "instagram"
+            ),
+        ],
+        repeat_follow_up=signed_meta(
+            "WhatsApp: Minh asks about price again", whatsapp_body(WhatsAppChange((minh_again,))), meta_app_secret
         ),
     )
