@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from messaging_partner.domain.attribution import first_touch
-from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
+from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived, OutcomeReported
 from messaging_partner.domain.models import Channel, InboundMessage, MessageKind
 
 from .apigw import Router, build_v2_event
@@ -48,6 +48,11 @@ from .template import ROOT, HttpRoute
 
 EVENTS_DIR = ROOT / "events"
 SAMPLE_TIME = 1_763_800_000  # 2025-11-22T08:26:40Z
+SAMPLE_KEYWORDS = [
+    {"keyword": "how much", "signal": "price"},
+    {"keyword": "付款", "signal": "payment"},
+    {"keyword": "precio", "signal": "price", "accent_insensitive": True},
+]
 META_SECRET = LOCAL_SECRET_DEFAULTS["META_APP_SECRET"]
 TIKTOK_SECRET = LOCAL_SECRET_DEFAULTS["TIKTOK_APP_SECRET"]
 
@@ -139,8 +144,9 @@ def sample_events() -> dict[str, dict[str, Any]]:
         kind=MessageKind.MESSAGE, sent_at_ms=ms, text="Hi! Do you ship sneakers to Lisbon?",
     )  # fmt: skip
     second = first.model_copy(
-        update={"platform_message_id": "wamid.SAMPLE2", "sent_at_ms": ms + 15_000, "text": "And delivery time?"}
-    )
+        update={"platform_message_id": "wamid.SAMPLE2", "sent_at_ms": ms + 15_000, "text": "How much is delivery?"}
+    )  # "how much": the price keyword of SAMPLE_KEYWORDS
+    outcome = OutcomeReported.for_outcome(first.conversation_key, "order-1001", "Purchase", 129.9, "EUR", ms + 60_000)
     attributed = ConversationAttributed.for_conversation(first_touch(first))
     bus_envelope = {
         "version": "0",
@@ -262,6 +268,21 @@ def sample_events() -> dict[str, dict[str, Any]]:
         ),
         "admin_get_conversation": http_event("GET", "/admin/{proxy+}", f"/admin/conversations/whatsapp%23{wa}%23351910000001"),
         "admin_get_business": http_event("GET", "/admin/{proxy+}", f"/admin/businesses/{tt}"),
+        "admin_put_keywords": http_event(
+            "PUT",
+            "/admin/{proxy+}",
+            "/admin/advertisers/7100000000000000001/keywords",
+            json.dumps({"keywords": SAMPLE_KEYWORDS}, ensure_ascii=False).encode(),
+            {"content-type": "application/json"},
+        ),
+        "admin_get_keywords": http_event("GET", "/admin/{proxy+}", "/admin/advertisers/7100000000000000001/keywords"),
+        "admin_post_outcome": http_event(
+            "POST",
+            "/admin/{proxy+}",
+            f"/admin/conversations/whatsapp%23{wa}%23351910000001/outcomes",
+            b'{"outcome_id": "order-1001", "event": "Purchase", "value": 129.9, "currency": "EUR"}',
+            {"content-type": "application/json"},
+        ),
         "attribution_inbound_batch": {
             "Records": [
                 sqs_record(1, first.model_dump_json(exclude_none=True), "InboundQueue.fifo", first.conversation_key),
@@ -272,6 +293,8 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "Records": [
                 sqs_record(1, json.dumps(bus_envelope), "SignalQueue"),
                 sqs_record(2, MessageReceived.for_message(first).model_dump_json(exclude_none=True), "SignalQueue"),
+                sqs_record(3, MessageReceived.for_message(second).model_dump_json(exclude_none=True), "SignalQueue"),
+                sqs_record(4, outcome.model_dump_json(exclude_none=True), "SignalQueue"),
             ]
         },
         "token_refresh_schedule": refresh,

@@ -10,7 +10,9 @@ import pytest
 
 from handler_support import settings
 from local.sample_events import EVENTS_DIR, render, sample_events
+from local.scenario import DEMO_PHONE_NUMBER_ID
 from tests.integration.conftest import TEMPLATE, IntegrationStack
+from tests.integration.test_ad_cards import linked
 
 EVENTS = EVENTS_DIR
 FUNCTION_OF_PREFIX = {
@@ -103,3 +105,22 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["due"] == 0
     assert invoke("ReportRollupFunction", load("report_rollup_daily"))["granularity"] == "daily"
     assert invoke("ReportRollupFunction", load("report_rollup_hourly"))["granularity"] == "hourly"
+
+
+def test_signal_samples_with_a_connected_ad_account(aws_stack: IntegrationStack) -> None:
+    """The keyword and outcome samples do what the README says once the sample number is linked."""
+    linked(aws_stack, ("whatsapp", DEMO_PHONE_NUMBER_ID, None))
+    invoke = aws_stack.runtime.invoke
+    saved = invoke("AdminFunction", load("admin_put_keywords"))
+    assert (saved["statusCode"], json.loads(saved["body"])["version"]) == (200, 1)
+    listed = json.loads(invoke("AdminFunction", load("admin_get_keywords"))["body"])
+    assert [k["keyword"] for k in listed["keywords"]] == ["how much", "付款", "precio"]
+    assert invoke("AttributionFunction", load("attribution_inbound_batch")) == {"batchItemFailures": []}
+    aws_stack.drain("SignalQueue")  # what attribution emitted: keyword_signal_batch stands in for it
+    outcome = invoke("AdminFunction", load("admin_post_outcome"))
+    assert (outcome["statusCode"], json.loads(outcome["body"])["status"]) == (202, "queued")
+    aws_stack.drain("SignalQueue")
+    assert invoke("KeywordSignalFunction", load("keyword_signal_batch")) == {"batchItemFailures": []}
+    conversation = json.loads(invoke("AdminFunction", load("admin_get_conversation"))["body"])
+    # The second message asks "How much is delivery?"; the first matches nothing; the outcome goes once.
+    assert {s["signal"]: s["status"] for s in conversation["signals"]} == {"price": "sent", "outcome:order-1001": "sent"}
