@@ -8,7 +8,15 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging_partner.domain.keywords import _FORMAT_CHARACTERS, KeywordMatcher, KeywordRule, normalize
+from messaging_partner.domain.keywords import (
+    _IGNORED_CHARACTERS,
+    _LOOKED_FOR_CHARACTERS,
+    _MARKERS,
+    KeywordMatcher,
+    KeywordRule,
+    _normalized,
+    normalize,
+)
 
 LATIN_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
 HAN = st.text(alphabet="付款价格多少钱我想买请问", min_size=1, max_size=4)
@@ -68,13 +76,13 @@ def test_a_multi_word_keyword_matches_across_any_whitespace(words: list[str], ga
 
 def normalize_step_by_step(text: str) -> str:
     """normalize() without its shortcuts: every step applied to every text."""
-    text = _FORMAT_CHARACTERS.sub("", text)
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    text = unicodedata.normalize("NFKC", _IGNORED_CHARACTERS.sub("", text)).casefold()
+    text = unicodedata.normalize("NFKC", text.replace("i\u0307", "i").replace("\u0131", "i"))
     return " ".join(text.split())
 
 
 @settings(max_examples=1000, deadline=None)
-@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+@given(st.text(alphabet=st.characters()))
 def test_the_shortcuts_in_normalize_change_no_result(text: str) -> None:
     assert normalize(text) == normalize_step_by_step(text)
 
@@ -84,3 +92,25 @@ def test_the_shortcuts_in_normalize_change_no_result(text: str) -> None:
 def test_canonically_equivalent_texts_normalize_alike(text: str) -> None:
     # A keyword typed with composed accents matches a message typed with combining ones, and back.
     assert normalize(unicodedata.normalize("NFD", text)) == normalize(unicodedata.normalize("NFC", text))
+
+
+LOOKED_FOR_OR_NOT = st.text(
+    alphabet=st.one_of(st.sampled_from(list(_LOOKED_FOR_CHARACTERS)), st.sampled_from(list("aiI\u0130\u0131xyz \u015f\u0301\n"))),
+    max_size=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(LOOKED_FOR_OR_NOT)
+def test_not_looking_is_right_or_leaves_a_marker(text: str) -> None:
+    quick = _normalized(text, looked_for=False)
+    assert quick == normalize(text) or set(quick) & set(_MARKERS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LOOKED_FOR_OR_NOT, LOOKED_FOR_OR_NOT)
+def test_the_matcher_answers_as_on_the_full_normalization(left: str, right: str) -> None:
+    matcher = KeywordMatcher([KeywordRule(keyword="fiyat", signal="s"), KeywordRule(keyword="\u0131l\u0131k", signal="t")])
+    text = left + "F\u0130YAT" + right + " ILIK"
+    expected = {s for s, k in (("s", "fiyat"), ("t", "ilik")) if whole_word_oracle(k, text)}
+    assert matcher.signals_in(text) == expected
