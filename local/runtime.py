@@ -104,6 +104,11 @@ class FunctionRuntime:
                 self._handlers[logical_id] = load_handler(self._specs[logical_id])
             return self._handlers[logical_id]
 
+    def cold_start(self, logical_id: str) -> None:
+        """The next invoke loads the function afresh, as a new container would (nothing it cached survives)."""
+        with self._import_lock:
+            self._handlers.pop(logical_id, None)
+
     def invoke(self, logical_id: str, event: Mapping[str, Any] | Any) -> Any:
         handler = self.handler(logical_id)
         context = LambdaContext(function_name=logical_id, timeout_seconds=self._timeouts[logical_id])

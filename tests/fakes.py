@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
-from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.errors import DeliveryFailed, OutcomeLimitReached
 from messaging_partner.domain.models import (
     Conversation,
     ConversationSignals,
@@ -18,7 +18,6 @@ from messaging_partner.domain.models import (
     MessageKind,
     OutgoingSignal,
     SignalRecord,
-    SignalStatus,
 )
 from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
 
@@ -233,11 +232,15 @@ class FakeAccountStore:
         self.businesses[account.business_id] = account
         return True
 
-    def mark_needs_reauth(self, kind: str, account_id: str, reason: str, status: Any = "NEEDS_REAUTH") -> None:
-        self.reauth[f"{kind}:{account_id}"] = reason
+    def mark_needs_reauth(self, kind: str, account_id: str, generation: int, reason: str, status: Any = "NEEDS_REAUTH") -> bool:
         accounts = self.businesses if kind == "business" else self.advertisers
-        if account_id in accounts:
-            accounts[account_id] = accounts[account_id].model_copy(update={"status": status})
+        account = accounts.get(account_id)
+        if account is not None:
+            if (account.version if kind == "business" else account.connected_at_ms) != generation:
+                return False  # connected again or refreshed since: that generation is not the one that failed
+            accounts[account_id] = account.model_copy(update={"status": status})
+        self.reauth[f"{kind}:{account_id}"] = reason
+        return True
 
     def link(self, link: Any) -> None:
         self.links[(link.channel, link.account_id)] = link.advertiser_id
@@ -262,17 +265,19 @@ class FakeLedger:
             return None
         return ConversationSignals(conversation, {s: r for (k, s), r in self.records.items() if k == conversation_key})
 
-    def record(self, conversation_key: str, record: SignalRecord) -> bool:
+    def record(self, conversation_key: str, record: SignalRecord, over: SignalRecord | None) -> bool:
         self.writes += 1
-        existing = self.records.get((conversation_key, record.signal))
-        if existing is not None and existing.status is not SignalStatus.QUEUED:
+        if self.records.get((conversation_key, record.signal)) != over:
             return False
         self.records[(conversation_key, record.signal)] = record
         return True
 
-    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
+    def queue(self, conversation_key: str, record: SignalRecord, limit: int) -> SignalRecord | None:
         existing = self.records.get((conversation_key, record.signal))
         if existing is None:
+            outcomes = [r for (key, _), r in self.records.items() if key == conversation_key and r.kind == "outcome"]
+            if len(outcomes) >= limit:
+                raise OutcomeLimitReached(conversation_key)
             self.records[(conversation_key, record.signal)] = record
         return existing
 

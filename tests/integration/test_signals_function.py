@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import requests
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from local.scenario import DEMO_PHONE_NUMBER_ID, WhatsAppChange, WhatsAppMessage, signed_meta, whatsapp_body
 from tests.integration.conftest import IntegrationStack, RunningEmulator
 from tests.integration.test_ad_cards import META_SECRET, TRACKED, attribute, linked
-from tests.integration.test_connections import ADVERTISER_1, admin, bus_events
+from tests.integration.test_connections import ADVERTISER_1, admin, bus_events, connect
 
 WA = DEMO_PHONE_NUMBER_ID
 EVENT_SET = "7200000000000000001"
@@ -187,3 +188,72 @@ def test_no_request_to_tiktok_carries_text_or_a_raw_identifier(aws_stack: Integr
     bodies = json.dumps([call["body"] for call in track_calls(emulator)], ensure_ascii=False)
     for secret in [*texts, *customers, "351910000082", "+351910000082", WA, "How much", "付款"]:
         assert secret not in bodies
+
+
+def test_a_token_refused_after_reconnecting_is_retried_with_the_new_one(
+    aws_stack: IntegrationStack, emulator: RunningEmulator
+) -> None:
+    with_keywords(aws_stack)
+    captured = bus_events(aws_stack)
+    write(aws_stack, WhatsAppMessage("351910000083", "wamid.K1", int(time.time()), "how much?"))
+    attribute(aws_stack)
+    signal(aws_stack)  # the worker now remembers the ad account's token for minutes
+    time.sleep(0.002)  # the reconnection gets a later connected_at_ms
+    connect(aws_stack, "advertiser")  # the owner connects again: a new token, a new generation
+    write(aws_stack, WhatsAppMessage("351910000083", "wamid.K2", int(time.time()), "can I pay?"))
+    attribute(aws_stack)
+    requests.post(f"{emulator.base_url}/_emulator/faults", json={"code": 40105, "times": 1, "path": "/event/track/"}, timeout=5)
+    messages = aws_stack.drain("SignalQueue")
+    with pytest.raises(BatchProcessingError):  # the batch's one record failed: SQS gives it back, not SignalDLQ yet
+        aws_stack.runtime.invoke("KeywordSignalFunction", aws_stack.sqs_event(messages, "SignalQueue"))
+    assert "payment" not in signals_of(aws_stack, "351910000083")  # not failed for good
+    assert admin(aws_stack, "GET", f"/admin/advertisers/{ADVERTISER_1}")[1]["status"] == "ACTIVE"
+    assert [e for e in captured() if e["detail-type"] == "AccountNeedsReauth"] == []
+    retry = aws_stack.runtime.invoke("KeywordSignalFunction", aws_stack.sqs_event(messages, "SignalQueue"))
+    assert retry == {"batchItemFailures": []}
+    assert signals_of(aws_stack, "351910000083")["payment"]["status"] == "sent"
+
+
+def test_after_a_relink_old_conversations_fire_nothing_of_the_new_ad_account(
+    aws_stack: IntegrationStack, emulator: RunningEmulator
+) -> None:
+    with_keywords(aws_stack)
+    write(aws_stack, WhatsAppMessage("351910000084", "wamid.L1", int(time.time()), "hello"))
+    attribute(aws_stack)  # the conversation belongs to ADVERTISER_1
+    signal(aws_stack)
+    other = "7100000000000000002"
+    assert admin(aws_stack, "DELETE", f"/admin/advertisers/{ADVERTISER_1}/links/whatsapp/{WA}")[0] == 204
+    assert admin(aws_stack, "PUT", f"/admin/advertisers/{other}/links/whatsapp/{WA}", {"display_name": "+1"})[0] == 200
+    assert admin(aws_stack, "PUT", f"/admin/advertisers/{other}/keywords", {"keywords": KEYWORDS})[0] == 200
+    aws_stack.runtime.cold_start("KeywordSignalFunction")  # a container that routes the number to the new ad account
+    before = len(track_calls(emulator))
+    write(aws_stack, WhatsAppMessage("351910000084", "wamid.L2", int(time.time()), "can I pay?"))
+    attribute(aws_stack)
+    assert signal(aws_stack) == {"batchItemFailures": []}
+    assert (signals_of(aws_stack, "351910000084"), len(track_calls(emulator))) == ({}, before)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"outcome_id": "o1", "event": ["Purchase"]}, "event must be a TikTok standard event"),
+        ({"outcome_id": "o1", "event": "Purchase", "value": 1e-200, "currency": "USD"}, "at most 6 decimals"),
+    ],
+)
+def test_odd_outcomes_are_refused_not_crashed_on(aws_stack: IntegrationStack, body: dict[str, Any], words: str) -> None:
+    with_keywords(aws_stack)
+    write(aws_stack, WhatsAppMessage("351910000085", "wamid.Q1", int(time.time()), "hello"))
+    attribute(aws_stack)
+    status, answer = admin(aws_stack, "POST", f"/admin/conversations/whatsapp%23{WA}%23351910000085/outcomes", body)
+    assert (status, words in answer["message"]) == (400, True)
+
+
+def test_a_keyword_list_that_could_match_nothing_is_refused(aws_stack: IntegrationStack) -> None:
+    with_keywords(aws_stack)
+    bad = [{"keyword": "pay", "signal": "payment"}, {"keyword": "\u0301", "signal": "oops", "accent_insensitive": True}]
+    status, body = admin(aws_stack, "PUT", f"/admin/advertisers/{ADVERTISER_1}/keywords", {"keywords": bad})
+    assert status == 400
+    assert body["problems"] == [
+        "keywords[1] ('\u0301'): the keyword is only accents; with accent_insensitive it would match nothing."
+    ]
+    assert admin(aws_stack, "GET", f"/admin/advertisers/{ADVERTISER_1}/keywords")[1]["version"] == 1  # still the first

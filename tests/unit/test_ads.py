@@ -38,7 +38,7 @@ class FakeTokens:
 
     def token(self, advertiser_id: str) -> str:
         if self.unavailable:
-            raise AdvertiserUnavailable("Ad account adv-1 needs re-authorization; connect it again to see ad names.")
+            raise AdvertiserUnavailable("Ad account adv-1 needs re-authorization; connect it again.")
         return "token"
 
     def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:

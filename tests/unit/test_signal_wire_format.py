@@ -9,6 +9,7 @@ import pytest
 
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
 from messaging_partner.adapters.tiktok_api.signals import EventsApiSignals, e164
+from messaging_partner.domain.keywords import EVENT_PROPERTY_NAMES, keyword_rules
 from messaging_partner.domain.models import Channel, OutgoingSignal, SignalKind, SignalRecord, SignalStatus
 from tests.unit.test_tiktok_client import ScriptedSession, envelope
 
@@ -130,3 +131,11 @@ def test_send_posts_to_event_track_with_the_advertisers_token() -> None:
         {"Access-Token": "adv-token"},
     )
     assert call["json"]["event_source_id"] == "set-1"
+
+
+def test_a_keyword_signal_can_never_overwrite_another_property() -> None:
+    # Every property an event carries besides the keyword's flag is a name keyword lists may not use.
+    everything = outgoing(tracking_id="7412345678901234567", ad_id="179", short_link_ref="vip", value=19.9, currency="EUR")
+    properties = API.request_body("7200000000000000001", [everything])["data"][0]["properties"]
+    assert set(properties) - {"payment"} <= EVENT_PROPERTY_NAMES
+    assert keyword_rules({"keywords": [{"keyword": "pay", "signal": "payment"}]})  # the flag's own name is fine

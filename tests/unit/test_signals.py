@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived, OutcomeReported
-from messaging_partner.domain.errors import AdvertiserUnavailable, TikTokApiError, TikTokTransportError
+from messaging_partner.domain.errors import (
+    ADVERTISER_TOKEN_REVOKED,
+    AdvertiserUnavailable,
+    TikTokApiError,
+    TikTokTransportError,
+)
 from messaging_partner.domain.models import (
     AdReference,
     Channel,
@@ -23,6 +28,7 @@ from messaging_partner.domain.models import (
 )
 from messaging_partner.domain.signals import (
     MAX_EVENTS_PER_REQUEST,
+    MAX_OUTCOMES_PER_CONVERSATION,
     InvalidOutcome,
     SignalEvents,
     SignalWorker,
@@ -47,14 +53,16 @@ class Tokens:
     unavailable: bool = False
     event_set: str | None = "set-1"
     rejected_codes: list[int] = field(default_factory=list)
+    reconnected: bool = False  # the refused token is no longer the stored one
 
     def token(self, advertiser_id: str) -> str:
         if self.unavailable:
-            raise AdvertiserUnavailable("Ad account adv-1 needs re-authorization; connect it again to see ad names.")
+            raise AdvertiserUnavailable("Ad account adv-1 needs re-authorization; connect it again.")
         return "adv-token"
 
-    def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
+    def rejected(self, advertiser_id: str, error: TikTokApiError) -> bool:
         self.rejected_codes.append(error.code)
+        return error.code in ADVERTISER_TOKEN_REVOKED and not self.reconnected
 
     def event_set_id(self, advertiser_id: str) -> str | None:
         return self.event_set
@@ -265,12 +273,42 @@ def test_an_ad_account_needing_reauthorization_skips_its_signals() -> None:
     assert (record.status, work.tiktok.requests) == (SignalStatus.SKIPPED, [])
 
 
-def test_a_conversation_opened_before_its_account_was_linked_fires_nothing() -> None:
-    work = setup(conversation(advertiser_id=None))
+@pytest.mark.parametrize("advertiser_id", [None, "adv-old"])
+def test_a_conversation_of_another_ad_account_fires_nothing_of_this_list(advertiser_id: str | None) -> None:
+    # Opened before its chat account was linked (None), or while it was linked to another ad account:
+    # adv-1's keywords are not for it, nor is adv-old's event set to hear of adv-1's keywords.
+    work = setup(conversation(advertiser_id=advertiser_id))
     work.worker.take("r1", said("pay now"))
     work.worker.send()
-    [record] = work.ledger.records.values()
-    assert (record.status, work.tiktok.requests) == (SignalStatus.SKIPPED, [])
+    assert (work.ledger.records, work.tiktok.requests, work.ledger.writes) == ({}, [], 0)
+    assert work.worker.outcomes["belongs_to_another_ad_account"] == 1
+
+
+def test_a_token_refused_after_a_reconnection_is_retried_not_failed() -> None:
+    work = setup(tokens=Tokens(reconnected=True))
+    work.tiktok.refuse.append(TikTokApiError(40105, "Access token invalid"))
+    work.worker.take("r1", said("pay now"))
+    work.worker.send()
+    assert (work.ledger.records, work.worker.must_retry("r1")) == ({}, True)
+
+
+@pytest.mark.parametrize("first_try", ["refused", "unavailable"])
+def test_a_failed_or_skipped_signal_is_sent_by_the_next_message_that_fires_it(first_try: str) -> None:
+    work = setup(tokens=Tokens(unavailable=first_try == "unavailable"))
+    if first_try == "refused":
+        work.tiktok.refuse.append(TikTokApiError(40001, "No permission"))
+    work.worker.take("r1", said("pay now"))
+    work.worker.send()
+    assert statuses(work.ledger) == {"payment": SignalStatus.FAILED if first_try == "refused" else SignalStatus.SKIPPED}
+    work.tokens.unavailable = False  # permission granted, or the ad account connected again
+    later = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 60)
+    later.take("r2", said("can I pay by card?", message_id="m2"))
+    later.send()
+    assert statuses(work.ledger) == {"payment": SignalStatus.SENT}
+    again = SignalWorker(Routes(), work.lists, work.ledger, work.tokens, work.tiktok, EVENTS, clock=lambda: NOW + 120)
+    again.take("r3", said("pay again", message_id="m3"))
+    again.send()
+    assert (again.outcomes["already_signalled"], len(work.tiktok.requests)) == (1, 1)  # sent is final: one event
 
 
 def test_an_outcome_is_queued_once_and_sent_once() -> None:
@@ -307,12 +345,36 @@ def test_an_outcome_is_queued_once_and_sent_once() -> None:
         ({"outcome_id": "o1", "event": "Purchase", "value": 5}, "A value needs its currency"),
         ({"outcome_id": "o1", "event": "Purchase", "value": 5, "currency": "usd"}, "A value needs its currency"),
         ({"outcome_id": "o1", "event": "Purchase", "currency": "USD"}, "A currency without a value"),
+        ({"outcome_id": "o1", "event": ["Purchase"]}, "event must be a TikTok standard event"),
+        ({"outcome_id": "o1", "event": {"x": 1}}, "event must be a TikTok standard event"),
+        ({"outcome_id": "o1", "event": "Purchase", "value": 1e-200, "currency": "USD"}, "value must be a number from 0"),
+        ({"outcome_id": "o1", "event": "Purchase", "value": 0.1234567, "currency": "USD"}, "value must be a number from 0"),
+        ({"outcome_id": "o1", "event": "Purchase", "value": 1e12, "currency": "USD"}, "value must be a number from 0"),
     ],
 )
 def test_outcome_requests_are_checked(body: object, message: str) -> None:
     with pytest.raises(InvalidOutcome) as refused:
         outcome_request(body)
     assert str(refused.value).startswith(message)
+
+
+def test_amounts_with_up_to_six_decimals_are_taken() -> None:
+    for value in (0, 19.9, 0.000001, 999_999_999_999.5):
+        assert outcome_request({"outcome_id": "o", "event": "Purchase", "value": value, "currency": "USD"}).value == value
+
+
+def test_a_conversation_keeps_at_most_a_hundred_outcomes() -> None:
+    ledger, inputs = FakeLedger({conversation().conversation_key: conversation()}), FakeSignalInputs()
+    for n in range(MAX_OUTCOMES_PER_CONVERSATION):
+        report_outcome(conversation(), outcome_request({"outcome_id": f"o{n}", "event": "Lead"}), ledger, inputs, 0)
+    _, first = report_outcome(conversation(), outcome_request({"outcome_id": "o0", "event": "Lead"}), ledger, inputs, 0)
+    assert first is False  # an outcome it holds still answers with itself
+    with pytest.raises(InvalidOutcome) as refused:
+        report_outcome(conversation(), outcome_request({"outcome_id": "one-more", "event": "Lead"}), ledger, inputs, 0)
+    assert (refused.value.status, str(refused.value)) == (
+        409,
+        "This conversation already has 100 outcomes, as many as one conversation keeps.",
+    )
 
 
 def test_an_outcome_for_an_unrouted_conversation_is_refused() -> None:

@@ -109,10 +109,12 @@ class CountingAccounts(FakeAccountStore):
         return super().get_advertiser(advertiser_id)
 
 
-def connected(store: FakeAccountStore, status: AccountLinkStatus = AccountLinkStatus.ACTIVE) -> None:
+def connected(store: FakeAccountStore, status: AccountLinkStatus = AccountLinkStatus.ACTIVE, at_ms: int = 1) -> None:
     ciphertext = FakeCipher().encrypt("adv-token", token_context("advertiser", "adv-1"))
     store.save_advertiser(
-        AdvertiserAccount(advertiser_id="adv-1", workspace="acme", token_ciphertext=ciphertext, connected_at_ms=1, status=status)
+        AdvertiserAccount(
+            advertiser_id="adv-1", workspace="acme", token_ciphertext=ciphertext, connected_at_ms=at_ms, status=status
+        )
     )
 
 
@@ -155,3 +157,32 @@ def test_a_rejected_token_is_forgotten_and_a_revoked_one_announced(code: int, ma
     else:
         assert tokens.token("adv-1") == "adv-token"
     assert store.reads == ["adv-1", "adv-1"]  # read again after a rejection
+
+
+def test_a_token_refused_after_the_ad_account_was_connected_again_marks_nothing() -> None:
+    store, publisher = CountingAccounts(), FakePublisher()
+    connected(store)
+    tokens = AdvertiserTokenSource(store, FakeCipher(), publisher)
+    tokens.token("adv-1")  # remembered for minutes
+    connected(store, at_ms=2)  # the owner connects it again: a new token
+    assert tokens.rejected("adv-1", TikTokApiError(40105, "Access token invalid")) is False
+    assert (store.advertisers["adv-1"].status, publisher.published) == (AccountLinkStatus.ACTIVE, [])
+    assert tokens.token("adv-1") == "adv-token"  # read again: the new one
+
+
+def test_a_dead_refresh_token_of_a_rotated_generation_marks_nothing() -> None:
+    store, publisher = FakeAccountStore(), FakePublisher()
+    stored_business(store)
+
+    refused = tiktok(envelope(40107))[0]
+    original = store.get_business
+
+    def read_then_rotate(business_id: str) -> object:  # another refresher rotates right after this read
+        account = original(business_id)
+        store.businesses[business_id] = account.model_copy(update={"version": account.version + 1})  # type: ignore[union-attr]
+        return account
+
+    store.get_business = read_then_rotate  # type: ignore[method-assign]
+    report = refresh_due_tokens(APP, store, refused, FakeCipher(), publisher, NOW)
+    assert (report.needs_reauth, report.lost_race, publisher.published) == ([], ["biz-1"], [])
+    assert store.businesses["biz-1"].status is AccountLinkStatus.ACTIVE

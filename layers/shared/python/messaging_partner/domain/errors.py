@@ -45,6 +45,10 @@ class UnknownAdvertiser(Exception):
         super().__init__(f"No connected advertiser {advertiser_id}. Connect it first: GET /oauth/tiktok/advertiser/start.")
 
 
+class OutcomeLimitReached(Exception):
+    """A conversation already holds as many outcomes as it may."""
+
+
 class AdvertiserUnavailable(Exception):
     """No usable token for the advertiser (not connected, or NEEDS_REAUTH); the message says which."""
 

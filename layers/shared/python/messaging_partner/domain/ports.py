@@ -166,8 +166,16 @@ class AccountStore(Protocol):
         ...
 
     def mark_needs_reauth(
-        self, kind: str, account_id: str, reason: str, status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH
-    ) -> None: ...
+        self,
+        kind: str,
+        account_id: str,
+        generation: int,
+        reason: str,
+        status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH,
+    ) -> bool:
+        """Marks the account unusable if it is still the generation that failed (an advertiser's connected_at_ms,
+        a business's token version); False when it was connected again or refreshed meanwhile, or is gone."""
+        ...
 
 
 class KeywordLists(Protocol):
@@ -183,13 +191,14 @@ class SignalLedger(Protocol):
         """The conversation and its signals so far (one read); None when there is no such conversation."""
         ...
 
-    def record(self, conversation_key: str, record: SignalRecord) -> bool:
-        """Records a signal's fate (one conditional write), over nothing or a queued outcome only;
+    def record(self, conversation_key: str, record: SignalRecord, over: SignalRecord | None) -> bool:
+        """Records a signal's fate (one write) if the ledger still holds `over` (None: no record yet);
         False when another worker recorded it first."""
         ...
 
-    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
-        """Records an outcome QUEUED unless its signal exists; None when recorded, else the existing record."""
+    def queue(self, conversation_key: str, record: SignalRecord, limit: int) -> SignalRecord | None:
+        """Records an outcome QUEUED unless its signal exists; None when recorded, else the existing record.
+        OutcomeLimitReached when the conversation already holds `limit` outcomes."""
         ...
 
 
@@ -217,8 +226,9 @@ class AdvertiserTokens(Protocol):
         """The advertiser's access token; raises AdvertiserUnavailable."""
         ...
 
-    def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
-        """TikTok refused the token on use (40105/40106 mark it NEEDS_REAUTH)."""
+    def rejected(self, advertiser_id: str, error: TikTokApiError) -> bool:
+        """TikTok refused the token on use: 40105/40106 mark the ad account NEEDS_REAUTH. True when it was
+        marked; False when the refused token was not the stored one (connected again meanwhile) or not revoked."""
         ...
 
     def event_set_id(self, advertiser_id: str) -> str | None:

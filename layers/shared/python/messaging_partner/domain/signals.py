@@ -11,14 +11,19 @@ For conversations routed to an ad account:
 Only customer messages are matched: echoes, reads, statuses, EEA-stripped events, edits,
 deletions, reactions and system notices fire nothing.
 
+A keyword signal belongs to the ad account whose list fired it: a conversation that started
+while its chat account was linked elsewhere (or nowhere) sends nothing of this list's.
+
 Its conversation is read once per batch (its signals so far, tracking ID and ad); a signal
-not yet recorded is sent with the batch's others for the same ad account, then recorded with
-one conditional write: sent, failed (TikTok refused it for good, in TikTok's words) or
-skipped (why it was not sent). The event id is a hash of ad account, conversation and signal,
-so TikTok drops a repeat: two workers racing on one signal, or a retry after a crash between
-sending and recording, cost a second send but never a second event, and only one record is
-written. Throttling, TikTok's system errors and timeouts record nothing and fail the SQS
-record, so SQS retries it (then SignalDLQ).
+not yet sent is sent with the batch's others for the same ad account, then recorded with
+one write, conditioned on the record being what was read: sent, failed (TikTok refused it,
+in TikTok's words) or skipped (why it was not sent). Sent is final; a failed or skipped
+signal is tried again by the next message that fires it (after the ad account was
+reconnected, say). The event id is a hash of ad account, conversation and signal, so TikTok
+drops a repeat: two workers racing on one signal, or a retry after a crash between sending
+and recording, cost a second send but never a second event, and only one record is written.
+Throttling, TikTok's system errors, timeouts and a token replaced meanwhile record nothing
+and fail the SQS record, so SQS retries it (then SignalDLQ).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from .domain_events import ConversationAttributed, MessageReceived, OutcomeReported, SignalInput, stable_event_id
@@ -37,10 +43,11 @@ from .errors import (
     SYSTEM_ERRORS,
     THROTTLED,
     AdvertiserUnavailable,
+    OutcomeLimitReached,
     TikTokApiError,
     TikTokTransportError,
 )
-from .keywords import KeywordMatcher
+from .keywords import CONVERSATION_SIGNAL, KeywordMatcher
 from .models import (
     Conversation,
     ConversationSignals,
@@ -77,6 +84,8 @@ STANDARD_EVENTS = frozenset(
     }
 )
 MAX_EVENTS_PER_REQUEST = 1000  # Events API 2.0 refuses a larger request whole
+MAX_OUTCOMES_PER_CONVERSATION = 100  # they live on the conversation's item, which DynamoDB caps at 400 KB
+MAX_VALUE_DECIMALS = 6
 FROM_TIKTOK = frozenset({ConversationSource.TIKTOK_AD, ConversationSource.TIKTOK_SHORT_LINK})
 
 
@@ -113,12 +122,14 @@ class _Wanted:
     event: str
     occurred_at_ms: int
     aliases: tuple[str, ...] = ()
+    advertiser_id: str | None = None  # the ad account whose rule wants it; None: the conversation's, whichever
 
 
 @dataclass
 class _Pending:
     conversation_key: str
     signal: OutgoingSignal
+    seen: SignalRecord | None  # what the ledger held when it was read: the write is conditioned on it
     input_ids: set[str]  # the SQS records that wait on it
 
 
@@ -154,7 +165,11 @@ class SignalWorker:
             self.outcomes["not_from_tiktok" if conversation.advertiser_id else "unrouted"] += 1
             return
         wanted = _Wanted(
-            "conversation", SignalKind.CONVERSATION, self.events.for_signal("conversation"), conversation.started_at_ms
+            CONVERSATION_SIGNAL,
+            SignalKind.CONVERSATION,
+            self.events.for_signal(CONVERSATION_SIGNAL),
+            conversation.started_at_ms,
+            advertiser_id=conversation.advertiser_id,
         )
         self._consider(input_id, conversation.conversation_key, wanted)
 
@@ -176,9 +191,8 @@ class SignalWorker:
             self.outcomes["no_match"] += 1
             return
         for signal in sorted(signals):
-            wanted = _Wanted(
-                signal, SignalKind.KEYWORD, self.events.for_signal(signal), message.sent_at_ms, message.customer_aliases
-            )
+            event = self.events.for_signal(signal)
+            wanted = _Wanted(signal, SignalKind.KEYWORD, event, message.sent_at_ms, message.customer_aliases, route.advertiser_id)
             self._consider(input_id, received.conversation_key, wanted)
 
     def _outcome_signal(self, input_id: str, outcome: OutcomeReported) -> None:
@@ -194,28 +208,26 @@ class SignalWorker:
             self.outcomes["no_conversation"] += 1
             return
         existing = known.records.get(wanted.signal)
-        if existing is not None and existing.status is not SignalStatus.QUEUED:
+        if existing is not None and existing.status is SignalStatus.SENT:
             self.outcomes["already_signalled"] += 1
             return
+        # Failed or skipped before (a refusal, an ad account to reconnect): this later trigger tries again.
         conversation, advertiser_id = known.conversation, known.conversation.advertiser_id
+        if not advertiser_id or wanted.advertiser_id not in (None, advertiser_id):
+            # The chat account was linked to another ad account, or none, when this conversation started:
+            # its signals are not this list's to send, nor this event set's to receive.
+            self.outcomes["belongs_to_another_ad_account"] += 1
+            return
         record = SignalRecord(
             signal=wanted.signal,
             kind=wanted.kind,
-            event=existing.event if existing else wanted.event,  # an outcome keeps what the operator posted first
+            event=existing.event if existing else wanted.event,  # as first chosen: an outcome's as the operator posted it
             status=SignalStatus.QUEUED,
-            event_id=signal_event_id(advertiser_id or "", conversation_key, wanted.signal),
+            event_id=signal_event_id(advertiser_id, conversation_key, wanted.signal),
             at=iso(self._now_ms()),
             value=existing.value if existing else None,
             currency=existing.currency if existing else None,
         )
-        if not advertiser_id:
-            self._settle(
-                conversation_key,
-                record,
-                SignalStatus.SKIPPED,
-                "The conversation started before its chat account was linked to an ad account.",
-            )
-            return
         outgoing = OutgoingSignal(
             advertiser_id=advertiser_id,
             channel=conversation.channel,
@@ -227,7 +239,7 @@ class SignalWorker:
             short_link_ref=conversation.referral.tracking_ref if conversation.referral else None,
         )
         pending = self._pending.setdefault(advertiser_id, {}).setdefault(
-            record.event_id, _Pending(conversation_key, outgoing, set())
+            record.event_id, _Pending(conversation_key, outgoing, existing, set())
         )
         pending.input_ids.add(input_id)
 
@@ -262,10 +274,10 @@ class SignalWorker:
             except TikTokApiError as error:
                 if error.code in THROTTLED or error.code in SYSTEM_ERRORS:
                     self._retry_later(chunk, f"tiktok_{error.code}")
-                    continue
-                self._settle_all(chunk, SignalStatus.FAILED, _refusal(error))
-                if error.code in ADVERTISER_TOKEN_REVOKED:
-                    self.tokens.rejected(advertiser_id, error)
+                elif error.code in ADVERTISER_TOKEN_REVOKED and not self.tokens.rejected(advertiser_id, error):
+                    self._retry_later(chunk, "token_replaced")  # connected again meanwhile: the retry uses the new token
+                else:
+                    self._settle_all(chunk, SignalStatus.FAILED, _refusal(error))
                 continue
             self._settle_all(chunk, SignalStatus.SENT, None)
 
@@ -277,12 +289,9 @@ class SignalWorker:
 
     def _settle_all(self, pending: list[_Pending], status: SignalStatus, reason: str | None) -> None:
         for item in pending:
-            self._settle(item.conversation_key, item.signal.record, status, reason)
-
-    def _settle(self, conversation_key: str, record: SignalRecord, status: SignalStatus, reason: str | None) -> None:
-        settled = record.model_copy(update={"status": status, "reason": reason, "at": iso(self._now_ms())})
-        recorded = self.ledger.record(conversation_key, settled)
-        self.outcomes[f"{record.kind}_{status}" if recorded else "recorded_by_another_worker"] += 1
+            settled = item.signal.record.model_copy(update={"status": status, "reason": reason, "at": iso(self._now_ms())})
+            recorded = self.ledger.record(item.conversation_key, settled, over=item.seen)
+            self.outcomes[f"{settled.kind}_{status}" if recorded else "recorded_by_another_worker"] += 1
 
     def must_retry(self, input_id: str) -> bool:
         return input_id in self._retry
@@ -318,15 +327,26 @@ def outcome_request(body: Any) -> OutcomeRequest:
     outcome_id, event, value, currency = (body.get(k) for k in ("outcome_id", "event", "value", "currency"))
     if not isinstance(outcome_id, str) or not _OUTCOME_ID.fullmatch(outcome_id):
         raise InvalidOutcome("outcome_id must be 1 to 128 letters, digits or . _ : - (your own id for this outcome).")
-    if event not in STANDARD_EVENTS:
+    if not isinstance(event, str) or event not in STANDARD_EVENTS:
         raise InvalidOutcome(f"event must be a TikTok standard event: {', '.join(sorted(STANDARD_EVENTS))}.")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e12):
-        raise InvalidOutcome("value must be a number from 0, in the currency's units (19.9 for 19.90).")
+    if value is not None and not _an_amount(value):
+        raise InvalidOutcome(
+            f"value must be a number from 0 to 10^12 with at most {MAX_VALUE_DECIMALS} decimals,"
+            " in the currency's units (19.9 for 19.90)."
+        )
     if value is not None and (not isinstance(currency, str) or not _CURRENCY.fullmatch(currency)):
         raise InvalidOutcome("A value needs its currency, an ISO 4217 code such as USD or EUR.")
     if value is None and currency is not None:
         raise InvalidOutcome("A currency without a value says nothing; send both or neither.")
     return OutcomeRequest(outcome_id, str(event), float(value) if value is not None else None, currency)
+
+
+def _an_amount(value: Any) -> bool:
+    """A number DynamoDB and TikTok both take as money: 0 to 10^12, at most MAX_VALUE_DECIMALS decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e12:
+        return False
+    exponent = Decimal(repr(value)).as_tuple().exponent  # 1e-200 would underflow DynamoDB's numbers
+    return isinstance(exponent, int) and exponent >= -MAX_VALUE_DECIMALS
 
 
 def report_outcome(
@@ -350,7 +370,13 @@ def report_outcome(
         value=request.value,
         currency=request.currency,
     )
-    existing = ledger.queue(conversation.conversation_key, record)
+    try:
+        existing = ledger.queue(conversation.conversation_key, record, MAX_OUTCOMES_PER_CONVERSATION)
+    except OutcomeLimitReached:
+        raise InvalidOutcome(
+            f"This conversation already has {MAX_OUTCOMES_PER_CONVERSATION} outcomes, as many as one conversation keeps.",
+            status=409,
+        ) from None
     if existing is None or existing.status is SignalStatus.QUEUED:  # queued again if a first call could not enqueue
         shown = existing or record
         reported = OutcomeReported.for_outcome(

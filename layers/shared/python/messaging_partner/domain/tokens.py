@@ -72,13 +72,18 @@ def mark_needs_reauth(
     code: int | None,
     reason: str,
     status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH,
-) -> None:
-    """The account cannot be used until its owner connects it again: mark it, then announce it on the bus."""
+) -> bool:
+    """The account cannot be used until its owner connects it again: mark it, then announce it on the bus.
+
+    Only the generation that failed is marked: a token refused after the account was connected
+    again (or refreshed by another run) says nothing about the new one. False when nothing was marked.
+    """
     if isinstance(account, AdvertiserAccount):
         kind, account_id, generation = ConnectionKind.ADVERTISER, account.advertiser_id, account.connected_at_ms
     else:
         kind, account_id, generation = ConnectionKind.BUSINESS, account.business_id, account.version
-    store.mark_needs_reauth(kind.value, account_id, reason, status)
+    if not store.mark_needs_reauth(kind.value, account_id, generation, reason, status):
+        return False
     # A disconnection and a dead token of the same generation are two facts: two event ids.
     flavour = () if status is AccountLinkStatus.NEEDS_REAUTH else (status.value,)
     publisher.publish(
@@ -93,6 +98,7 @@ def mark_needs_reauth(
             )
         ]
     )
+    return True
 
 
 @dataclass
@@ -123,8 +129,10 @@ def refresh_due_tokens(
         except TikTokApiError as error:
             if error.code in REFRESH_TOKEN_INVALID:
                 reason = f"TikTok refused the refresh token (code {error.code}): the account owner must connect it again."
-                mark_needs_reauth(store, publisher, account, error.code, reason)
-                report.needs_reauth.append(business_id)
+                if mark_needs_reauth(store, publisher, account, error.code, reason):
+                    report.needs_reauth.append(business_id)
+                else:
+                    report.lost_race.append(business_id)  # rotated or connected again meanwhile: that token lives
             else:
                 report.failed[business_id] = f"code {error.code}"
             continue
@@ -152,8 +160,7 @@ def business_deauthorized(store: AccountStore, publisher: EventPublisher, busine
     if account is None or account.status is AccountLinkStatus.DISCONNECTED or account.connected_at_ms > removed_at_ms:
         return False
     reason = f"The account owner removed this app's access on TikTok ({why}): connect the Business Account again."
-    mark_needs_reauth(store, publisher, account, None, reason, AccountLinkStatus.DISCONNECTED)
-    return True
+    return mark_needs_reauth(store, publisher, account, None, reason, AccountLinkStatus.DISCONNECTED)
 
 
 def advertiser_token_failed(
@@ -163,8 +170,7 @@ def advertiser_token_failed(
     if error.code not in ADVERTISER_TOKEN_REVOKED:
         return False
     reason = f"TikTok no longer accepts this advertiser's token (code {error.code}): connect the ad account again."
-    mark_needs_reauth(store, publisher, account, error.code, reason)
-    return True
+    return mark_needs_reauth(store, publisher, account, error.code, reason)
 
 
 class AdvertiserTokenSource:
@@ -194,16 +200,15 @@ class AdvertiserTokenSource:
         remembered = self._tokens.recall(advertiser_id)
         return remembered.value if remembered else self._tokens.remember(advertiser_id, self._load(advertiser_id))
 
-    def rejected(self, advertiser_id: str, error: TikTokApiError) -> None:
+    def rejected(self, advertiser_id: str, error: TikTokApiError) -> bool:
         known = self._tokens.pop(advertiser_id)
-        if known is not None:
-            advertiser_token_failed(error, known[0], self._store, self._publisher)
+        return known is not None and advertiser_token_failed(error, known[0], self._store, self._publisher)
 
     def _load(self, advertiser_id: str) -> tuple[AdvertiserAccount, str]:
         found = self._store.get_advertiser(advertiser_id)
         if found is None:
-            raise AdvertiserUnavailable(f"Ad account {advertiser_id} is not connected; connect it to see ad names.")
+            raise AdvertiserUnavailable(f"Ad account {advertiser_id} is not connected; connect it to use it.")
         account = found[0]
         if account.status is not AccountLinkStatus.ACTIVE:
-            raise AdvertiserUnavailable(f"Ad account {advertiser_id} needs re-authorization; connect it again to see ad names.")
+            raise AdvertiserUnavailable(f"Ad account {advertiser_id} needs re-authorization; connect it again.")
         return account, self._cipher.decrypt(account.token_ciphertext, token_context("advertiser", advertiser_id))

@@ -134,7 +134,9 @@ class DynamoAccountStore:
                 reasons = error.response.get("CancellationReasons", [])
                 if reasons and reasons[0].get("Code") == _CONDITION_FAILED:
                     raise UnknownAdvertiser(advertiser_id) from None
-                continue  # another replacement won: build on it
+                if len(reasons) > 1 and reasons[1].get("Code") in (_CONDITION_FAILED, "TransactionConflict"):
+                    continue  # another replacement won, or is being written: build on it
+                raise  # anything else (a value DynamoDB refuses) is not a race to retry
             return replaced
         raise RuntimeError(f"The keyword list of {advertiser_id} kept changing; try again.")
 
@@ -255,20 +257,29 @@ class DynamoAccountStore:
         return True
 
     def mark_needs_reauth(
-        self, kind: str, account_id: str, reason: str, status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH
-    ) -> None:
-        key = (
-            {"pk": f"BIZ#{account_id}", "sk": "TOKEN"} if kind == "business" else {"pk": advertiser_pk(account_id), "sk": "META"}
-        )
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=to_item(key),
-            # Leaving the sparse refresh index: a dead token is not retried every hour.
-            UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item({":status": status.value, ":reason": reason}),
-            ConditionExpression="attribute_exists(pk)",
-        )
+        self,
+        kind: str,
+        account_id: str,
+        generation: int,
+        reason: str,
+        status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH,
+    ) -> bool:
+        business = kind == "business"
+        key = {"pk": f"BIZ#{account_id}", "sk": "TOKEN"} if business else {"pk": advertiser_pk(account_id), "sk": "META"}
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item(key),
+                # Leaving the sparse refresh index: a dead token is not retried every hour.
+                UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
+                ConditionExpression="attribute_exists(pk) AND #generation = :generation",
+                ExpressionAttributeNames={"#status": "status", "#generation": "version" if business else "connected_at_ms"},
+                ExpressionAttributeValues=to_item({":status": status.value, ":reason": reason, ":generation": generation}),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def _business_item(self, account: BusinessAccount) -> dict[str, Any]:
         item = {"pk": f"BIZ#{account.business_id}", "sk": "TOKEN", **_dump(account)}

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from messaging_partner.domain.errors import OutcomeLimitReached
 from messaging_partner.domain.models import (
     Channel,
     Conversation,
@@ -29,7 +30,6 @@ from messaging_partner.domain.models import (
     LeadCount,
     MessageKind,
     SignalRecord,
-    SignalStatus,
     conversation_key,
 )
 from messaging_partner.domain.ports import RecordedMessage, RecordOutcome
@@ -237,41 +237,55 @@ class DynamoConversationStore:
         }
         return ConversationSignals(_conversation(values), records)
 
-    def record(self, conversation_key: str, record: SignalRecord) -> bool:
+    def record(self, conversation_key: str, record: SignalRecord, over: SignalRecord | None) -> bool:
+        names = {"#signal": signal_attribute(record.signal)}
+        values: dict[str, Any] = {":record": record.model_dump(mode="json", exclude_none=True)}
+        if over is None:
+            unchanged = "attribute_not_exists(#signal)"
+        else:  # a record's status and time say which write it was
+            unchanged = "#signal.#status = :seen_status AND #signal.#at = :seen_at"
+            names |= {"#status": "status", "#at": "at"}
+            values |= {":seen_status": over.status.value, ":seen_at": over.at}
         dynamodb = client("dynamodb")
         try:
             dynamodb.update_item(
                 TableName=self._table,
                 Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
                 UpdateExpression="SET #signal = :record",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#signal) OR #signal.#status = :queued)",
-                ExpressionAttributeNames={"#signal": signal_attribute(record.signal), "#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {":record": record.model_dump(mode="json", exclude_none=True), ":queued": SignalStatus.QUEUED.value}
-                ),
+                ConditionExpression=f"attribute_exists(pk) AND {unchanged}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
             )
         except dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def queue(self, conversation_key: str, record: SignalRecord) -> SignalRecord | None:
+    def queue(self, conversation_key: str, record: SignalRecord, limit: int) -> SignalRecord | None:
         dynamodb = client("dynamodb")
         name = signal_attribute(record.signal)
         try:
             dynamodb.update_item(
                 TableName=self._table,
                 Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}),
-                UpdateExpression="SET #signal = :record",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#signal)",
+                # Outcomes live on the conversation's item, so they are counted and capped: it must stay under 400 KB.
+                UpdateExpression="SET #signal = :record ADD outcome_count :one",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(#signal)"
+                    " AND (attribute_not_exists(outcome_count) OR outcome_count < :limit)"
+                ),
                 ExpressionAttributeNames={"#signal": name},
-                ExpressionAttributeValues=to_item({":record": record.model_dump(mode="json", exclude_none=True)}),
+                ExpressionAttributeValues=to_item(
+                    {":record": record.model_dump(mode="json", exclude_none=True), ":one": 1, ":limit": limit}
+                ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except dynamodb.exceptions.ConditionalCheckFailedException as refused:
             old = from_item(refused.response.get("Item") or {})
-            if name not in old:
-                raise ValueError(f"No conversation {conversation_key!r}") from None
-            return SignalRecord.model_validate(old[name])
+            if name in old:
+                return SignalRecord.model_validate(old[name])
+            if old:
+                raise OutcomeLimitReached(f"{conversation_key} holds {old.get('outcome_count')} outcomes") from None
+            raise ValueError(f"No conversation {conversation_key!r}") from None
         return None
 
     def conversation_view(self, conversation_key: str) -> ConversationView | None:
