@@ -19,8 +19,13 @@ from .models import ConnectionKind, Conversation, ConversationSource, InboundMes
 EVENT_SOURCE = "messaging-partner"
 
 
+def digest(*parts: str) -> str:
+    """SHA-256 (hex) of the parts, joined by a separator no id holds: the root of every stable id."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def stable_event_id(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return digest(*parts)[:32]
 
 
 class Event(BaseModel):

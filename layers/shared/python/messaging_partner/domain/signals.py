@@ -143,7 +143,7 @@ class SignalWorker:
     tokens: AdvertiserTokens
     tiktok: TikTokSignals
     events: SignalEvents
-    matchers: dict[tuple[str, int], KeywordMatcher] = field(default_factory=dict)  # per container, per list version
+    matchers: dict[tuple[str, int], KeywordMatcher] = field(default_factory=dict)  # per container: each list's latest
     clock: Callable[[], float] = time.time
     outcomes: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # Events API requests this batch made
@@ -185,6 +185,8 @@ class SignalWorker:
             return
         matcher = self.matchers.get((keywords.advertiser_id, keywords.version))
         if matcher is None:
+            for older in [key for key in self.matchers if key[0] == keywords.advertiser_id]:
+                del self.matchers[older]  # a replaced list's matcher is never asked again
             matcher = self.matchers[(keywords.advertiser_id, keywords.version)] = KeywordMatcher(keywords.keywords)
         signals = matcher.signals_in(message.text)
         if not signals:

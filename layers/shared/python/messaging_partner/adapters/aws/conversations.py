@@ -220,22 +220,8 @@ class DynamoConversationStore:
     # ------------------------------------------------------------------ signals (the SignalLedger port)
     # A conversation's signals are attributes of its META item, so reading the conversation reads them.
     def signals_of(self, conversation_key: str) -> ConversationSignals | None:
-        item = (
-            client("dynamodb")
-            .get_item(
-                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
-            )
-            .get("Item")
-        )
-        if not item:
-            return None
-        values = from_item(item)
-        records = {
-            k.removeprefix(SIGNAL_PREFIX): SignalRecord.model_validate(v)
-            for k, v in values.items()
-            if k.startswith(SIGNAL_PREFIX)
-        }
-        return ConversationSignals(_conversation(values), records)
+        values = self._meta(conversation_key)
+        return ConversationSignals(_conversation(values), _signal_records(values)) if values else None
 
     def record(self, conversation_key: str, record: SignalRecord, over: SignalRecord | None) -> bool:
         names = {"#signal": signal_attribute(record.signal)}
@@ -290,19 +276,12 @@ class DynamoConversationStore:
 
     def conversation_view(self, conversation_key: str) -> ConversationView | None:
         """The conversation, its signals and its events (two reads); None when there is nothing under the key."""
-        item = (
-            client("dynamodb")
-            .get_item(
-                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
-            )
-            .get("Item")
-        )
-        values = from_item(item) if item else {}
+        values = self._meta(conversation_key)
         events = self.events(conversation_key)
         if not values and not events:
             return None
-        signals = [SignalRecord.model_validate(v) for k, v in values.items() if k.startswith(SIGNAL_PREFIX)]
-        return ConversationView(_conversation(values) if values else None, events, sorted(signals, key=lambda r: r.at))
+        signals = sorted(_signal_records(values).values(), key=lambda record: record.at)
+        return ConversationView(_conversation(values) if values else None, events, signals)
 
     def count_stripped(self, message: InboundMessage) -> bool:
         """Count a stripped (EEA) event for its business account and UTC day, once; False for a redelivery.
@@ -350,14 +329,14 @@ class DynamoConversationStore:
         return conversations, next_cursor
 
     def get(self, conversation_key: str) -> Conversation | None:
-        item = (
-            client("dynamodb")
-            .get_item(
-                TableName=self._table, Key=to_item({"pk": conversation_pk(conversation_key), "sk": META}), ConsistentRead=True
-            )
-            .get("Item")
-        )
-        return _conversation(from_item(item)) if item else None
+        values = self._meta(conversation_key)
+        return _conversation(values) if values else None
+
+    def _meta(self, conversation_key: str) -> dict[str, Any]:
+        """The conversation's META item (the conversation and its signal records), read consistently; {} if none."""
+        key = to_item({"pk": conversation_pk(conversation_key), "sk": META})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else {}
 
     def _marker_put(self, message: InboundMessage, created_conversation: bool) -> dict[str, Any]:
         marker = {
@@ -404,6 +383,14 @@ class DynamoConversationStore:
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
+
+
+def _signal_records(values: dict[str, Any]) -> dict[str, SignalRecord]:
+    return {
+        name.removeprefix(SIGNAL_PREFIX): SignalRecord.model_validate(record)
+        for name, record in values.items()
+        if name.startswith(SIGNAL_PREFIX)
+    }
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:

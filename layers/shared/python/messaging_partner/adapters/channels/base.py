@@ -6,12 +6,12 @@ is a ParsedDelivery (domain/models.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from typing import Any
 
+from messaging_partner.domain.domain_events import digest
 from messaging_partner.domain.errors import UnparseablePayload
 
 
@@ -27,8 +27,7 @@ def load_json_object(raw_body: bytes) -> dict[str, Any]:
 
 def stable_id(*parts: object) -> str:
     """An id for platform events that carry none (referrals, reads, stripped events): same event, same id."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
-    return f"h:{digest[:40]}"
+    return f"h:{digest(*map(str, parts))[:40]}"
 
 
 def as_list(value: Any) -> list[Any]:
