@@ -5,6 +5,10 @@ the listed records stay on the queue, otherwise an exception fails the whole bat
 queue's redrive policy moves a message to its DLQ after maxReceiveCount receives. FIFO
 order within a group is moto's (a group is held while any of its messages is in flight).
 
+A source with a maximum concurrency (ScalingConfig) is polled by that many threads, each
+one "container" invoking one batch at a time, as Lambda's pollers would; without one, by a
+single thread (Lambda would scale further; one keeps the local order easy to follow).
+
 Local deviation: a failed record becomes visible again after ``retry_delay_seconds``
 instead of the queue's full visibility timeout, so retries and redrive show in seconds.
 """
@@ -85,6 +89,7 @@ class SqsPump(threading.Thread):
         session: boto3.session.Session,
         retry_delay_seconds: int = 1,
         idle_wait_seconds: float = 0.05,
+        concurrency: int = 1,
     ) -> None:
         super().__init__(name=f"pump-{source.function}", daemon=True)
         self.source = source
@@ -97,11 +102,20 @@ class SqsPump(threading.Thread):
         self._idle_wait = idle_wait_seconds
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._concurrency = concurrency
 
     def stop(self) -> None:
         self._stopping.set()
 
     def run(self) -> None:
+        others = [threading.Thread(target=self._poll, name=f"{self.name}-{n}", daemon=True) for n in range(1, self._concurrency)]
+        for other in others:
+            other.start()
+        self._poll()
+        for other in others:
+            other.join(timeout=5)
+
+    def _poll(self) -> None:
         while not self._stopping.is_set():
             try:
                 worked = self.poll_once()

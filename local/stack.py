@@ -127,7 +127,10 @@ class LocalStack:
         self._serve(tiktok_emulator.make_server(HOST, self.ports.tiktok, self.emulator_state))
         for source in self.template.sqs_sources():
             queue = self.provisioned.attributes[source.queue]
-            pump = SqsPump(source, queue["QueueUrl"], queue["Arn"], self.runtime.invoke, session, self._retry_delay)
+            concurrency = int(resolver.resolve(source.max_concurrency)) if source.max_concurrency else 1
+            pump = SqsPump(
+                source, queue["QueueUrl"], queue["Arn"], self.runtime.invoke, session, self._retry_delay, concurrency=concurrency
+            )
             pump.start()
             self.pumps.append(pump)
         router = apigw.Router(self.template.http_routes())

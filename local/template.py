@@ -57,6 +57,7 @@ class SqsSource:
     queue: str  # logical id
     batch_size: int
     report_batch_item_failures: bool
+    max_concurrency: Any = None  # ScalingConfig.MaximumConcurrency as written (a number or a Ref); None: unset
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Template:
                 queue=props["Queue"]["Fn::GetAtt"][0],
                 batch_size=int(props.get("BatchSize", 10)),
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                max_concurrency=props.get("ScalingConfig", {}).get("MaximumConcurrency"),
             )
             for function, _, props in self._events("SQS")
         ]

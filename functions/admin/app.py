@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -14,10 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
+from handler_support.report_page import report_csv, report_page
 from handler_support.settings import settings
 from handler_support.wiring import AdminAdapters
 from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
 from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
+from messaging_partner.domain.leads import local_day
 from messaging_partner.domain.models import (
     AccountLink,
     AdvertiserAccount,
@@ -25,6 +27,15 @@ from messaging_partner.domain.models import (
     ConversationSource,
     KeywordList,
     SignalRecord,
+)
+from messaging_partner.domain.reports import (
+    Grouping,
+    InvalidReportQuery,
+    Report,
+    ReportItem,
+    ReportQuery,
+    build_report,
+    report_query,
 )
 from messaging_partner.domain.signals import InvalidOutcome, outcome_request, report_outcome
 
@@ -219,6 +230,64 @@ def get_business(business_id: str) -> Response[str]:
         )
     hidden = {"access_token_ciphertext", "refresh_token_ciphertext"}
     return json_response(200, account.model_dump(mode="json", exclude=hidden, exclude_none=True))
+
+
+@app.get("/admin/reports")
+def get_report() -> Response[str]:
+    """TikTok's numbers beside our leads for one ad account: JSON (totals and rows) or, with format=csv, CSV."""
+    params = app.current_event.query_string_parameters or {}
+    output = params.get("format", "json")
+    if output not in ("json", "csv"):
+        return json_response(400, {"message": f"Unknown format {output!r}. Use json or csv."})
+    asked = _report_query(params)
+    if isinstance(asked, Response):
+        return asked
+    query, account = asked
+    report = _report(query, account, _adapters().reports.items(query.advertiser_id, query.days))
+    if output == "json":
+        return json_response(200, report.as_json())
+    filename = f"report-{query.advertiser_id}-{query.first_day}-{query.last_day}-by-{query.grouping.value}.csv"
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=report_csv(report),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@app.get("/admin/reports/view")
+def view_report() -> Response[str]:
+    """The report as one self-contained page: a chart of ad-flow vs organic leads per day, then the per-ad table."""
+    asked = _report_query({**(app.current_event.query_string_parameters or {}), "group_by": Grouping.DAY.value})
+    if isinstance(asked, Response):
+        return asked
+    query, account = asked
+    items = _adapters().reports.items(query.advertiser_id, query.days)
+    by_ad = ReportQuery(query.advertiser_id, query.first_day, query.last_day, Grouping.AD)
+    page = report_page(_report(query, account, items), _report(by_ad, account, items), account.name)
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+
+
+def _report_query(params: dict[str, str]) -> tuple[ReportQuery, AdvertiserAccount] | Response[str]:
+    advertiser_id = params.get("advertiser_id")
+    if not advertiser_id:
+        return json_response(400, {"message": "advertiser_id is required: reports are per ad account."})
+    found = _adapters().accounts.get_advertiser(advertiser_id)
+    if found is None:
+        return json_response(400, {"message": str(UnknownAdvertiser(advertiser_id))})
+    account = found[0]
+    today = date.fromisoformat(local_day(_now_ms(), account.timezone))
+    try:
+        return report_query(advertiser_id, params.get("from"), params.get("to"), params.get("group_by"), today), account
+    except InvalidReportQuery as refused:
+        return json_response(400, {"message": str(refused)})
+
+
+def _report(query: ReportQuery, account: AdvertiserAccount, items: list[ReportItem]) -> Report:
+    """Ads with leads but no TikTok numbers in the range are named from the ad cache (one batch read)."""
+    unnamed = sorted({i.ad_id for i in items if i.ad_id and not (i.metrics and i.metrics.ad_name)})
+    cards = _adapters().ad_cache.get_many(query.advertiser_id, unnamed) if unnamed else {}
+    return build_report(query, items, account.timezone, cards)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from local.stack import scheduled_event
 from messaging_partner.domain.attribution import first_touch
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
 from tests.integration.conftest import IntegrationStack
@@ -41,9 +40,3 @@ def test_admin_unknown_conversation_says_what_keys_look_like(aws_stack: Integrat
     response = aws_stack.http("AdminFunction", "GET", "/admin/conversations/whatsapp%23nobody%230")
     assert response["statusCode"] == 404
     assert "whatsapp#<phone_number_id>#<customer id>" in json.loads(response["body"])["message"]
-
-
-def test_report_rollup_reports_it_did_no_work(aws_stack: IntegrationStack) -> None:
-    result = aws_stack.runtime.invoke("ReportRollupFunction", scheduled_event('{"granularity": "daily"}', "daily"))
-    assert result["granularity"] == "daily"
-    assert result["rolled_up"] == 0

@@ -164,8 +164,24 @@ def test_globals() -> None:
 
 def test_sqs_sources_report_batch_item_failures() -> None:
     sources = TEMPLATE.sqs_sources()
-    assert {s.function for s in sources} == {"AttributionFunction", "KeywordSignalFunction"}
+    assert {s.function for s in sources} == {"AttributionFunction", "KeywordSignalFunction", "ReportRollupFunction"}
     assert all(s.report_batch_item_failures for s in sources)
+
+
+def test_rollups_stay_within_the_tiktok_qps_tier_at_every_allowed_setting() -> None:
+    """Maximum concurrency x one call per pace interval per invocation never exceeds the tier's share."""
+    from messaging_partner.domain.rollups import ROLLUP_QPS_SHARE, rollup_pace
+
+    parameters = TEMPLATE.body["Parameters"]
+    (source,) = [s for s in TEMPLATE.sqs_sources() if s.function == "ReportRollupFunction"]
+    assert source.max_concurrency == {"Ref": "RollupMaxConcurrency"}
+    concurrency = parameters["RollupMaxConcurrency"]
+    assert concurrency["MinValue"] == 2  # Lambda's floor for MaximumConcurrency
+    for tier in parameters["TikTokQpsTier"]["AllowedValues"]:
+        for invocations in (concurrency["MinValue"], concurrency["Default"], concurrency["MaxValue"]):
+            calls_per_second = invocations / rollup_pace(tier, invocations)
+            assert calls_per_second <= tier * ROLLUP_QPS_SHARE + 1e-9
+    assert parameters["RollupMaxConcurrency"]["Default"] == parameters["TikTokQpsTier"]["Default"] * ROLLUP_QPS_SHARE
 
 
 def test_routes() -> None:

@@ -17,6 +17,7 @@ class Settings:
     inbound_queue_url: str
     signal_queue_url: str
     parked_queue_url: str
+    rollup_queue_url: str
     domain_bus_name: str
     token_key_id: str
     tiktok_app_id: str
@@ -33,6 +34,8 @@ class Settings:
     tiktok_app_secret_id: str
     message_marker_ttl_days: int
     tiktok_signature_tolerance_seconds: int
+    tiktok_qps_tier: int  # the app's TikTok QPS (Basic 10): report rollups pace themselves within it
+    rollup_max_concurrency: int  # RollupQueue's event source maximum concurrency
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             inbound_queue_url=env["INBOUND_QUEUE_URL"],
             signal_queue_url=env["SIGNAL_QUEUE_URL"],
             parked_queue_url=env["PARKED_QUEUE_URL"],
+            rollup_queue_url=env["ROLLUP_QUEUE_URL"],
             domain_bus_name=env["DOMAIN_BUS_NAME"],
             token_key_id=env["TOKEN_KEY_ID"],
             tiktok_app_id=env["TIKTOK_APP_ID"],
@@ -61,6 +65,8 @@ class Settings:
             tiktok_app_secret_id=env["TIKTOK_APP_SECRET_ID"],
             message_marker_ttl_days=int(env.get("MESSAGE_MARKER_TTL_DAYS", "30")),
             tiktok_signature_tolerance_seconds=int(env.get("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", "300")),
+            tiktok_qps_tier=int(env.get("TIKTOK_QPS_TIER", "10")),
+            rollup_max_concurrency=int(env.get("ROLLUP_MAX_CONCURRENCY", "8")),
         )
 
 

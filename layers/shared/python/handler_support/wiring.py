@@ -13,14 +13,17 @@ from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
 from messaging_partner.adapters.aws.bus import EventBridgePublisher
 from messaging_partner.adapters.aws.conversations import DynamoConversationStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
-from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsSignalInputs
+from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsRollupQueue, SqsSignalInputs
 from messaging_partner.adapters.aws.reports import DynamoReports
 from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.adapters.tiktok_api.pacing import Pacer
+from messaging_partner.adapters.tiktok_api.reports import TikTokReportsApi
 from messaging_partner.adapters.tiktok_api.signals import EventsApiSignals
 from messaging_partner.domain.ad_cards import AdCardResolver
 from messaging_partner.domain.keywords import KeywordMatcher
+from messaging_partner.domain.rollups import ReportRollup, rollup_pace
 from messaging_partner.domain.signals import SignalEvents
 from messaging_partner.domain.tokens import AdvertiserTokenSource
 
@@ -112,10 +115,39 @@ class SignalAdapters:
 
 
 @dataclass(frozen=True)
+class RollupAdapters:
+    """The schedules' fan-out and the rollup of one ad account; the token memory lasts the container."""
+
+    accounts: DynamoAccountStore
+    queue: SqsRollupQueue
+    rollup: ReportRollup
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> RollupAdapters:
+        accounts = DynamoAccountStore(config.account_links_table)
+        pacer = Pacer(rollup_pace(config.tiktok_qps_tier, config.rollup_max_concurrency))
+        tokens = AdvertiserTokenSource(
+            accounts, KmsTokenCipher(config.token_key_id), EventBridgePublisher(config.domain_bus_name)
+        )
+        return cls(
+            accounts=accounts,
+            queue=SqsRollupQueue(config.rollup_queue_url),
+            rollup=ReportRollup(
+                tokens,
+                TikTokReportsApi(TikTokClient(config.tiktok_api_base_url, pace=pacer.wait)),
+                DynamoReports(config.reports_table),
+                DynamoAdCache(config.ad_lookups_table),
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class AdminAdapters:
     accounts: DynamoAccountStore
     conversations: DynamoConversationStore
     signal_inputs: SqsSignalInputs
+    reports: DynamoReports
+    ad_cache: DynamoAdCache
 
     @classmethod
     def from_settings(cls, config: Settings) -> AdminAdapters:
@@ -123,4 +155,6 @@ class AdminAdapters:
             DynamoAccountStore(config.account_links_table),
             DynamoConversationStore(config.conversations_table),
             SqsSignalInputs(config.signal_queue_url),
+            DynamoReports(config.reports_table),
+            DynamoAdCache(config.ad_lookups_table),
         )

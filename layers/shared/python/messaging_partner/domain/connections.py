@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from .domain_events import AccountConnected, stable_event_id
 from .errors import PERMISSION_MISSING, TikTokApiError, TikTokTransportError
-from .models import AdvertiserAccount, ConnectionKind, OAuthState, TikTokApp
+from .models import AdvertiserAccount, AdvertiserProfile, ConnectionKind, OAuthState, TikTokApp
 from .ports import AccountStore, EventPublisher, TikTokAuth, TokenCipher
 from .tokens import business_account, token_context
 
@@ -146,7 +146,7 @@ def _connect_advertisers(
     accounts: dict[str, str | None] = {
         advertiser_id: names.get(advertiser_id) for advertiser_id in grant.advertiser_ids or list(names)
     }
-    timezones = tiktok.advertiser_timezones(list(accounts), grant.access_token)
+    profiles = tiktok.advertiser_profiles(list(accounts), grant.access_token)
     notes = []
     for advertiser_id, name in accounts.items():
         try:
@@ -162,7 +162,8 @@ def _connect_advertisers(
                 name=name,
                 workspace=state.workspace,
                 token_ciphertext=cipher.encrypt(grant.access_token, token_context("advertiser", advertiser_id)),
-                timezone=timezones.get(advertiser_id, "UTC"),
+                timezone=profiles.get(advertiser_id, AdvertiserProfile()).timezone,
+                currency=profiles.get(advertiser_id, AdvertiserProfile()).currency,
                 message_event_set_ids=event_sets,
                 connected_at_ms=int(now * 1000),
             )

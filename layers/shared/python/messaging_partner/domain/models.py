@@ -195,6 +195,7 @@ class AdvertiserAccount(BaseModel):
     status: AccountLinkStatus = AccountLinkStatus.ACTIVE
     token_ciphertext: str = Field(repr=False)
     timezone: str = "UTC"  # the ad account's own: report days are counted in it
+    currency: str | None = None  # the ad account's, for its spend (None: connected before currencies were kept)
     message_event_set_ids: list[str] = []
     connected_at_ms: int
     reauth_reason: str | None = None
@@ -281,6 +282,13 @@ class TikTokApp:
 class AuthorizedAdvertiser(BaseModel):
     advertiser_id: str
     advertiser_name: str | None = None
+
+
+class AdvertiserProfile(BaseModel):
+    """What /advertiser/info/ tells about an ad account: report days and spend are in these."""
+
+    timezone: str = "UTC"
+    currency: str | None = None
 
 
 class AdvertiserGrant(BaseModel):

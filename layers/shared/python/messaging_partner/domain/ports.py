@@ -20,6 +20,7 @@ from .models import (
     AdReference,
     AdvertiserAccount,
     AdvertiserGrant,
+    AdvertiserProfile,
     AuthorizedAdvertiser,
     BusinessAccount,
     BusinessGrant,
@@ -39,6 +40,7 @@ from .models import (
     VerificationPolicy,
     WebhookRequest,
 )
+from .reports import AdDayMetrics, AdDayReport, ReportItem, RollupRequest
 
 # ---------------------------------------------------------------- the platforms' webhooks
 
@@ -81,6 +83,12 @@ class Parker(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class RollupQueue(Protocol):
+    """RollupQueue: one message per ad account and date range to roll up."""
+
+    def send(self, requests: Sequence[RollupRequest]) -> None: ...
 
 
 class SignalInputs(Protocol):
@@ -202,6 +210,26 @@ class SignalLedger(Protocol):
         ...
 
 
+class ReportStore(Protocol):
+    """Reports items (adapters/aws/reports.py): lead counters beside TikTok's numbers, per ad account, day and bucket."""
+
+    def items(self, advertiser_id: str, days: Sequence[str]) -> list[ReportItem]:
+        """Every item of those days: leads and, where rolled up, TikTok's numbers."""
+        ...
+
+    def rolled_up(self, advertiser_id: str, days: Sequence[str]) -> list[ReportItem]:
+        """The items of those days that hold TikTok's numbers."""
+        ...
+
+    def put_metrics(self, advertiser_id: str, metrics: AdDayMetrics, currency: str | None) -> None:
+        """Sets TikTok's numbers on the ad's item for its day (one write; its lead counter is left alone)."""
+        ...
+
+    def clear_metrics(self, advertiser_id: str, day: str, bucket: str) -> None:
+        """Removes TikTok's numbers from an item TikTok no longer reports (the lead counter stays)."""
+        ...
+
+
 class AdCache(Protocol):
     def get_many(self, advertiser_id: str, ad_ids: Iterable[str]) -> dict[str, AdReference]: ...
 
@@ -263,6 +291,17 @@ class TikTokSignals(Protocol):
         ...
 
 
+class TikTokReports(Protocol):
+    """/report/integrated/get/ with one advertiser's token (adapters/tiktok_api/reports.py), paced to the app's QPS."""
+
+    def ad_days(self, advertiser_id: str, access_token: str, first_day: str, last_day: str) -> AdDayReport:
+        """Every page of the BASIC AUCTION_AD report by ad_id and stat_time_day, deleted ads included;
+        raises TikTokApiError, TikTokTransportError, ReportUnreadable."""
+        ...
+
+    def currency(self, advertiser_id: str, access_token: str) -> str | None: ...
+
+
 class TikTokAuth(Protocol):
     """The authorization endpoints of both OAuth flows (adapters/tiktok_api/auth.py)."""
 
@@ -270,7 +309,9 @@ class TikTokAuth(Protocol):
 
     def authorized_advertisers(self, app_id: str, secret: str, access_token: str) -> list[AuthorizedAdvertiser]: ...
 
-    def advertiser_timezones(self, advertiser_ids: list[str], access_token: str) -> dict[str, str]: ...
+    def advertiser_profiles(self, advertiser_ids: list[str], access_token: str) -> dict[str, AdvertiserProfile]:
+        """Each ad account's time zone and currency (GET /advertiser/info/)."""
+        ...
 
     def message_event_set_ids(self, advertiser_id: str, access_token: str) -> list[str]: ...
 

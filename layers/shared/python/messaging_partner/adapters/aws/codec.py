@@ -30,7 +30,10 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: dict[str, Any], exact: bool = False) -> dict[str, Any]:
+    """Plain values; with exact, numbers stay Decimal (money read back as written)."""
+    if exact:
+        return {key: _deserializer.deserialize(value) for key, value in item.items()}
     return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
 
 

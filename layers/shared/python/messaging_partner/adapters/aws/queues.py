@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from messaging_partner.domain.domain_events import MessageReceived, OutcomeReported
 from messaging_partner.domain.errors import DeliveryFailed
 from messaging_partner.domain.models import InboundMessage
+from messaging_partner.domain.reports import RollupRequest
 
 from .clients import client
 
@@ -84,6 +85,14 @@ class SqsSignalInputs:
 
     def send(self, inputs: Sequence[MessageReceived | OutcomeReported]) -> None:
         send_in_batches(self._queue_url, [{"MessageBody": item.model_dump_json(exclude_none=True)} for item in inputs])
+
+
+class SqsRollupQueue:
+    def __init__(self, queue_url: str) -> None:
+        self._queue_url = queue_url
+
+    def send(self, requests: Sequence[RollupRequest]) -> None:
+        send_in_batches(self._queue_url, [{"MessageBody": request.model_dump_json()} for request in requests])
 
 
 class SqsParker:

@@ -3,15 +3,25 @@
 This repository owns the RPT# keys. Lead counters move with `ADD leads 1` inside the write
 that opens the conversation (conversations.py asks for the item), so counts always equal
 the conversations; which bucket and which day is the domain's rule (domain/leads.py).
+The rollup SETs TikTok's numbers on the same items and never touches `leads`, so the two
+writers never undo each other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from messaging_partner.domain.models import LeadCount
+from messaging_partner.domain.reports import AdDayMetrics, ReportItem
 
-from .codec import to_item
+from .clients import client
+from .codec import from_item, to_item
+
+COUNTS = ("impressions", "clicks", "conversions", "tiktok_conversations")
+NAMES = ("ad_name", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name")
+METRIC_ATTRIBUTES = ("spend", *COUNTS, "currency", *NAMES)
 
 
 def report_pk(advertiser_id: str, day: str) -> str:
@@ -32,3 +42,76 @@ class DynamoReports:
                 "ExpressionAttributeValues": to_item({":one": 1}),
             }
         }
+
+    def items(self, advertiser_id: str, days: Sequence[str]) -> list[ReportItem]:
+        """One Query a day (a day's items share a partition)."""
+        found = []
+        for day in days:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": to_item({":pk": report_pk(advertiser_id, day)}),
+            }
+            while True:
+                answer = client("dynamodb").query(**query)
+                found += [_report_item(day, from_item(item, exact=True)) for item in answer.get("Items", [])]
+                if "LastEvaluatedKey" not in answer:
+                    break
+                query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return found
+
+    def rolled_up(self, advertiser_id: str, days: Sequence[str]) -> list[ReportItem]:
+        return [item for item in self.items(advertiser_id, days) if item.metrics is not None]
+
+    def put_metrics(self, advertiser_id: str, metrics: AdDayMetrics, currency: str | None) -> None:
+        """SET what TikTok said, REMOVE what it did not: the item ends the same whatever it held before."""
+        values: dict[str, Any] = {
+            "spend": metrics.spend,
+            "impressions": metrics.impressions,
+            "clicks": metrics.clicks,
+            "conversions": metrics.conversions,
+            "tiktok_conversations": metrics.tiktok_conversations,
+            "currency": currency,
+            **{name: getattr(metrics, name) for name in NAMES},
+        }
+        to_set = [name for name, value in values.items() if value is not None]
+        to_remove = [name for name, value in values.items() if value is None]
+        expression = "SET " + ", ".join(f"#{n} = :{n}" for n in to_set)
+        if to_remove:
+            expression += " REMOVE " + ", ".join(f"#{n}" for n in to_remove)
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=to_item({"pk": report_pk(advertiser_id, metrics.day), "sk": f"AD#{metrics.ad_id}"}),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={f"#{n}": n for n in values},
+            ExpressionAttributeValues=to_item({f":{n}": values[n] for n in to_set}),
+        )
+
+    def clear_metrics(self, advertiser_id: str, day: str, bucket: str) -> None:
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=to_item({"pk": report_pk(advertiser_id, day), "sk": bucket}),
+            UpdateExpression="REMOVE " + ", ".join(f"#{n}" for n in METRIC_ATTRIBUTES),
+            ExpressionAttributeNames={f"#{n}": n for n in METRIC_ATTRIBUTES},
+        )
+
+
+def _report_item(day: str, values: dict[str, Any]) -> ReportItem:
+    bucket = str(values["sk"])
+    metrics = None
+    if "spend" in values:
+        metrics = AdDayMetrics(
+            ad_id=bucket.removeprefix("AD#"),
+            day=day,
+            spend=Decimal(values["spend"]),
+            impressions=int(values.get("impressions", 0)),
+            clicks=int(values.get("clicks", 0)),
+            conversions=int(values.get("conversions", 0)),
+            tiktok_conversations=int(values.get("tiktok_conversations", 0)),
+            ad_name=values.get("ad_name"),
+            campaign_id=values.get("campaign_id"),
+            campaign_name=values.get("campaign_name"),
+            adgroup_id=values.get("adgroup_id"),
+            adgroup_name=values.get("adgroup_name"),
+        )
+    return ReportItem(day, bucket, int(values.get("leads", 0)), metrics, values.get("currency"))

@@ -28,11 +28,13 @@ class TikTokClient:
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._session = session or requests.Session()
         self._timeout = timeout
         self._sleep = sleep
+        self._pace = pace  # waits for this container's turn before each request, retries included (pacing.py)
 
     def get(
         self,
@@ -63,6 +65,8 @@ class TikTokClient:
             retries_done += 1
 
     def _once(self, method: str, url: str, path: str, headers: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+        if self._pace is not None:
+            self._pace()
         try:
             response = self._session.request(method, url, headers=headers, timeout=self._timeout, **request)
         except requests.RequestException as error:
