@@ -1,4 +1,4 @@
-"""make bench: handler work per request next to its floor, and the keyword matcher next to its peers, in one run.
+"""make bench: handler work per request next to its floor, the keyword matcher next to its peers, rollups at scale.
 
 Webhook: the real WebhookFunction handler (HTTP API v2 event in, response out) with its AWS
 calls stubbed, against the floor every webhook must pay: HMAC-SHA256 of the raw body plus
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
 from bench.keywords import bench_keywords  # noqa: E402
+from bench.rollup import bench_rollup  # noqa: E402
 from local.apigw import build_v2_event  # noqa: E402
 from local.runtime import LambdaContext, load_handler  # noqa: E402
 from local.scenario import (  # noqa: E402
@@ -230,6 +231,7 @@ BENCHMARKS: dict[str, Callable[[TextIO], None]] = {
     "webhook": bench_webhook,
     "attribution": bench_attribution,
     "keywords": bench_keywords,
+    "rollup": bench_rollup,
 }
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -14,6 +15,7 @@ import requests
 from .control import running_stack, stack_status, wait_until_drained
 from .pricing import price_per_million_messages
 from .provision import local_secret_value
+from .report_check import BARS_AS_DRAWN, bar_problems, csv_problems, formula_problems
 from .scenario import (
     DEMO_DISPLAY_NUMBER,
     DEMO_INSTAGRAM_ID,
@@ -68,6 +70,7 @@ def run_demo() -> int:
         counters = conversation_items(ports, status["resources"]["ReportsTable"])
         failed = report(scenario, answers, status, items, connections)
         failed |= ad_report(items, counters, ports) | signals_report(ports, scenario, items) | keep_tokens_alive(ports)
+        failed |= rollup_report(ports, items, status["resources"]["ReportsTable"])
     print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
     return failed
 
@@ -311,6 +314,94 @@ def keep_tokens_alive(ports: StackPorts) -> int:
     for text, ok in checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {text}")
     return 0 if all(ok for _, ok in checks) else 1
+
+
+def rollup_report(ports: StackPorts, items: list[dict[str, Any]], reports_table: str) -> int:
+    """The hourly rollup (twice, TikTok throttling the first call), the per-ad report, its CSV and page, checked."""
+    api, tiktok = f"http://{HOST}:{ports.api}", f"http://{HOST}:{ports.tiktok}"
+    throttle = {"code": 40100, "times": 2, "path": "/report/integrated/get/", "advertiser_id": DEMO_ADVERTISER}
+    requests.post(f"{tiktok}/_emulator/faults", json=throttle, timeout=5).raise_for_status()
+
+    def fire() -> list[dict[str, Any]]:
+        queued = requests.post(f"{api}/_local/schedules/ReportRollupFunction/Hourly", timeout=60).json()["result"]["queued"]
+        wait_until_drained(ports)
+        print(f"  hourly rollup: {queued} ad accounts queued, rolled up from RollupQueue")
+        return sorted(conversation_items(ports, reports_table), key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+    print("\nReport rollups: TikTok's spend beside our leads (hourly schedule, today and yesterday in the ad account's zone)")
+    first, second = fire(), fire()
+    report_calls = [c for c in requests.get(f"{tiktok}/_emulator/calls", timeout=10).json()["calls"] if "report/" in c["path"]]
+    query = {"advertiser_id": DEMO_ADVERTISER, "group_by": "ad"}
+    by_ad = requests.get(f"{api}/admin/reports", params=query, timeout=10).json()
+    by_day = requests.get(f"{api}/admin/reports", params={**query, "group_by": "day"}, timeout=10).json()
+    csv_text = requests.get(f"{api}/admin/reports", params={**query, "format": "csv"}, timeout=10).text
+    view = requests.get(f"{api}/admin/reports/view", params={"advertiser_id": DEMO_ADVERTISER}, timeout=10)
+    csv_path, page_path = RUN_DIR / f"report-{DEMO_ADVERTISER}-by-ad.csv", RUN_DIR / f"report-{DEMO_ADVERTISER}.html"
+    csv_path.write_text(csv_text)
+    page_path.write_text(view.text)
+
+    currency = by_ad["currency"]
+    print(f"  {'ad (campaign)':<44}{'spend':>10}{'leads':>7}{'per lead':>10}{'TikTok':>8}{'ours':>6}")
+    for row in by_ad["rows"]:
+        name = f"{row.get('ad_name') or row['kind']} ({row.get('campaign_name') or '-'})" if row["ad_id"] else row["kind"]
+        leads = row["ad_flow_leads"] + row["organic_flow_leads"]
+        per_lead = f"{Decimal(row['cost_per_lead']):.2f}" if row["cost_per_lead"] else "n/a"
+        ours = row["ad_leads"] if row["ad_id"] else ""
+        print(f"  {name[:43]:<44}{Decimal(row['spend']):>10.2f}{leads:>7}{per_lead:>10}{row['tiktok_conversations']:>8}{ours:>6}")
+    totals = by_ad["totals"]
+    all_leads = totals["ad_flow_leads"] + totals["organic_flow_leads"]
+    per_lead_all = f"{Decimal(totals['cost_per_lead']):.2f}" if totals["cost_per_lead"] else "n/a"
+    print(
+        f"  {'all (' + currency + ')':<44}{Decimal(totals['spend']):>10.2f}{all_leads:>7}{per_lead_all:>10}"
+        f"{totals['tiktok_conversations']:>8}{totals['ad_leads']:>6}"
+    )
+    print(f"  TikTok counted {totals['tiktok_conversations']} conversations, we counted {totals['ad_leads']} TikTok-ad leads")
+    print(f"  CSV   {csv_path}\n  page  {page_path}")
+    drawn = screenshot_report(view.url, RUN_DIR / f"report-{DEMO_ADVERTISER}.png")
+
+    conversations = [i for i in items if i["sk"]["S"] == "META" and i.get("advertiser_id", {}).get("S") == DEMO_ADVERTISER]
+    recount = Counter(recount_bucket(c) for c in conversations)
+    counted = {row["ad_id"]: row["leads_tiktok_ad"] for row in by_ad["rows"] if row["ad_id"]}
+    other_buckets = {
+        "AD#UNRESOLVED": "leads_tiktok_ad_unresolved",
+        "META_AD": "leads_meta_ad",
+        "SHORT_LINK": "leads_short_link",
+        "ORGANIC": "leads_organic",
+    }
+    recounted = {bucket.removeprefix("AD#"): n for bucket, n in recount.items() if bucket not in other_buckets}
+    throttled = [c for c in report_calls if c.get("code") == 40100]
+    checks = [
+        ("the rollup run twice left identical Reports items", first == second and any("spend" in i for i in first)),
+        (
+            "the lead columns equal a recount of the conversations",
+            {a: n for a, n in counted.items() if n} == recounted
+            and all(totals[column] == recount[bucket] for bucket, column in other_buckets.items()),
+        ),
+        ("derived metrics follow the formulas, null on a zero denominator", not formula_problems(by_ad["rows"] + by_day["rows"])),
+        ("the CSV and the JSON report agree", not csv_problems(csv_text, by_ad)),
+        ("TikTok throttled twice (40100); the call was tried again and rolled up", len(throttled) == 2),
+        ("the page is one self-contained document", view.ok and "<script" not in view.text and "<svg" in view.text),
+    ]
+    if drawn is not None:
+        checks.append(("the page renders in headless Chromium with bars matching the JSON", not bar_problems(drawn, by_day)))
+    for text, ok in checks:
+        print(f"  {'ok  ' if ok else 'FAIL'} {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def screenshot_report(url: str, path: Any) -> list[dict[str, Any]] | None:
+    """Opens the page in headless Chromium, saves a screenshot and answers the bars as drawn; None without Chromium."""
+    from .browser import HeadlessChromium, find_chromium
+
+    if find_chromium() is None:
+        print("  screenshot skipped: no Chromium here (apt-get install chromium); the tests check the page in one")
+        return None
+    with HeadlessChromium() as browser:
+        browser.open(url)
+        drawn = browser.evaluate(BARS_AS_DRAWN)
+        browser.screenshot(path)
+    print(f"  shot  {path} (headless Chromium)")
+    return list(drawn)
 
 
 def replay(ports: StackPorts, scenario: DemoScenario) -> list[Answer]:
