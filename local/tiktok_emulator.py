@@ -11,6 +11,8 @@ Control (not part of TikTok's API):
   GET    /_emulator/events  the Events API events accepted, one per (event_source_id, event_id, event)
   POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
   POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry)
+  POST   /_emulator/advertisers {"count": 200, "token": "bench-advertiser-token"}
+         seed advertisers 1..count behind token, two ads each (idempotent); answers {"advertiser_ids": [...]}
 
 Authorize pages (what the advertiser's browser visits), outside the API prefix:
   GET /portal/auth?app_id=&state=&redirect_uri=                      -> 302 redirect_uri?auth_code=&state=
@@ -19,6 +21,7 @@ Authorize pages (what the advertiser's browser visits), outside the API prefix:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -100,6 +103,8 @@ class EmulatorState:
     advertiser_tokens: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     # advertiser id -> message event sets (absent: no CTX Events Management permission, 40001)
     event_sets: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    catalogue: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # advertiser id -> its ads, as /ad/get/ lists them
+    advertiser_settings: dict[str, dict[str, str]] = field(default_factory=dict)  # advertiser id -> timezone, currency
     business_open_id: str = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
     auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> (kind, expires_at)
     grants: dict[str, BusinessGrant] = field(default_factory=dict)  # by refresh token, the current one only
@@ -119,6 +124,17 @@ class EmulatorState:
             self.faults.clear()
             self.deny_next_consent = False
             self.clock_offset = 0.0
+
+    def seed_advertisers(self, count: int, token: str) -> list[str]:
+        """Bench advertisers 1..count behind token, each with its ads; seeding again with the same count changes nothing."""
+        seeded = [bench_advertiser(index) for index in range(1, count + 1)]
+        with self.lock:
+            kept = [a for a in self.advertiser_tokens.get(token, []) if not is_bench_advertiser(a["advertiser_id"])]
+            self.advertiser_tokens[token] = kept + [entry for entry, _, _ in seeded]
+            for entry, settings, ads in seeded:
+                self.advertiser_settings[entry["advertiser_id"]] = settings
+                self.catalogue[entry["advertiser_id"]] = ads
+        return [entry["advertiser_id"] for entry, _, _ in seeded]
 
     def issue_code(self, kind: str) -> str:
         code = "code-" + secrets.token_urlsafe(12)
@@ -231,28 +247,36 @@ def message_event_sets(state: EmulatorState, request: ApiRequest) -> dict[str, A
     return {"message_event_set_list": state.event_sets[advertiser_id]}
 
 
-ADVERTISER_TIMEZONES = {"7100000000000000001": "Europe/Lisbon", "7100000000000000002": "Europe/Berlin"}
+ADVERTISER_SETTINGS = {
+    "7100000000000000001": {"timezone": "Europe/Lisbon", "currency": "EUR"},
+    "7100000000000000002": {"timezone": "Europe/Berlin", "currency": "EUR"},
+}
+UNKNOWN_ADVERTISER_SETTINGS = {"timezone": "Etc/GMT", "currency": "EUR"}  # an ad account a test added by hand
 
 
 def advertiser_info(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
-    """GET /advertiser/info/?advertiser_ids=["..."]: names and time zones (the JSON array is a query string)."""
+    """GET /advertiser/info/?advertiser_ids=["..."]: names, time zones, currencies (the JSON array is a query string)."""
     if not request.access_token:
         raise ApiError(40104)
     reachable = {a["advertiser_id"]: a["advertiser_name"] for a in state.advertiser_tokens.get(request.access_token, [])}
     wanted = json.loads(request.query.get("advertiser_ids", "[]"))
     if not set(wanted) <= set(reachable):
         raise ApiError(40106)
-    return {
-        "list": [
-            {"advertiser_id": a, "name": reachable[a], "timezone": ADVERTISER_TIMEZONES.get(a, "Etc/GMT"), "currency": "EUR"}
-            for a in wanted
-        ]
-    }
+    with state.lock:
+        settings = {a: state.advertiser_settings.get(a, UNKNOWN_ADVERTISER_SETTINGS) for a in wanted}
+    return {"list": [{"advertiser_id": a, "name": reachable[a], **settings[a]} for a in wanted]}
 
 
-def _ad(ad_id: str, name: str, campaign: tuple[str, str], adgroup: tuple[str, str], **extra: Any) -> dict[str, Any]:
+def _ad(
+    ad_id: str,
+    name: str,
+    campaign: tuple[str, str],
+    adgroup: tuple[str, str],
+    advertiser_id: str = "7100000000000000001",
+    **extra: Any,
+) -> dict[str, Any]:
     return {
-        "advertiser_id": "7100000000000000001",
+        "advertiser_id": advertiser_id,
         "campaign_id": campaign[0],
         "campaign_name": campaign[1],
         "adgroup_id": adgroup[0],
@@ -290,6 +314,50 @@ CATALOGUE = {
         ),
     ]
 }
+# Bench advertisers (POST /_emulator/advertisers): ids "73" + 17 digits, so none meets a demo id or another's.
+BENCH_ADVERTISER_PREFIX = "73"
+BENCH_TOKEN = "bench-advertiser-token"  # noqa: S105 - the emulator's own, not a secret
+BENCH_TIMEZONES = ("America/New_York", "Europe/London", "Asia/Singapore", "America/Los_Angeles", "Australia/Sydney")
+
+
+def is_bench_advertiser(advertiser_id: str) -> bool:
+    return len(advertiser_id) == 19 and advertiser_id.startswith(BENCH_ADVERTISER_PREFIX)
+
+
+def bench_advertiser(index: int) -> tuple[dict[str, str], dict[str, str], list[dict[str, Any]]]:
+    """Bench advertiser index (from 1): its token entry, settings and ads, the same on every call.
+
+    One DM ad and one WhatsApp Instant Messaging ad, each in its own campaign and ad group (TikTok keeps
+    the message destination on the campaign's objective, so the two never share one).
+    """
+    advertiser_id = f"{BENCH_ADVERTISER_PREFIX}{index:017d}"
+    name = f"Bench advertiser {index}"
+    ads = [
+        _ad(
+            f"1891{index:011d}1",
+            f"Bench {index} DM ad",
+            (f"1871{index:011d}1", f"Bench {index} DM"),
+            (f"1881{index:011d}1", f"Bench {index} DM all"),
+            advertiser_id,
+            identity_id=f"identity-bench-{index}",
+            display_name=name,
+        ),
+        _ad(
+            f"1891{index:011d}2",
+            f"Bench {index} WhatsApp ad",
+            (f"1871{index:011d}2", f"Bench {index} WhatsApp"),
+            (f"1881{index:011d}2", f"Bench {index} WhatsApp all"),
+            advertiser_id,
+            identity_id=f"identity-bench-{index}",
+            display_name=name,
+            phone_number=f"15551{index:06d}",  # 1555 0783881 is the demo's number
+            destination="SOCIAL_MEDIA_APP",
+        ),
+    ]
+    settings = {"timezone": BENCH_TIMEZONES[(index - 1) % len(BENCH_TIMEZONES)], "currency": "USD"}
+    return {"advertiser_id": advertiser_id, "advertiser_name": name}, settings, ads
+
+
 SMART_PLUS = {
     "7100000000000000001": [
         {
@@ -325,7 +393,8 @@ def ad_get(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
     ad_ids = filtering.get("ad_ids")
     if ad_ids is not None and len(ad_ids) > 100:
         raise ApiError(40011, "Too many ad_ids: at most 100.")
-    ads = CATALOGUE.get(advertiser_id, [])
+    with state.lock:
+        ads = list(state.catalogue.get(advertiser_id, []))
     if ad_ids is not None:
         ads = [a for a in ads if a["ad_id"] in ad_ids]
     if filtering.get("primary_status", "STATUS_NOT_DELETE") != "STATUS_ALL":
@@ -344,7 +413,9 @@ def smart_plus_ad_get(state: EmulatorState, request: ApiRequest) -> dict[str, An
 def ads_preview(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
     _check_token(state, request)
     ad_id = str(request.body.get("ad_id", ""))
-    if request.body.get("preview_type") != "AD" or not any(a["ad_id"] == ad_id for ads in CATALOGUE.values() for a in ads):
+    with state.lock:
+        known = any(a["ad_id"] == ad_id for ads in state.catalogue.values() for a in ads)
+    if request.body.get("preview_type") != "AD" or not known:
         raise ApiError(40007, "The ad does not exist.")
     return {
         "preview_link": f"https://ads.tiktok.com/preview/{ad_id}",
@@ -486,6 +557,8 @@ def default_state(app_id: str, app_secret: str) -> EmulatorState:
             ]
         },
         event_sets={"7100000000000000001": [{"message_event_set_id": "7200000000000000001", "name": "Sneakers WhatsApp"}]},
+        catalogue=copy.deepcopy(CATALOGUE),
+        advertiser_settings=copy.deepcopy(ADVERTISER_SETTINGS),
     )
 
 
@@ -564,6 +637,13 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 with state.lock:
                     state.clock_offset = float(json.loads(raw or b"{}").get("offset_seconds", 0))
                 self._send_json(200, {"offset_seconds": state.clock_offset})
+            elif path == "/_emulator/advertisers" and self.command == "POST":
+                spec = json.loads(raw or b"{}")
+                count, token = spec.get("count"), spec.get("token", BENCH_TOKEN)
+                if not isinstance(count, int) or count < 0 or not isinstance(token, str) or not token:
+                    self._send_json(400, {"message": 'The body must be {"count": N (0 or more), "token": "..."}.'})
+                    return
+                self._send_json(200, {"advertiser_ids": state.seed_advertisers(count, token)})
             elif path == "/_emulator/calls" and self.command == "GET":
                 with state.lock:
                     calls = list(state.calls)

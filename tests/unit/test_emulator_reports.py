@@ -1,0 +1,68 @@
+"""The TikTok emulator's endpoints as functions: seeded advertisers, per-advertiser failures, app QPS, reports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from local.tiktok_emulator import (
+    ApiError,
+    ApiRequest,
+    EmulatorState,
+    ad_get,
+    advertiser_info,
+    default_state,
+)
+
+TOKEN, BENCH = "local-advertiser-token", "bench-advertiser-token"
+DEMO = "7100000000000000001"
+
+
+@pytest.fixture
+def state() -> EmulatorState:
+    return default_state("app", "secret")
+
+
+def get(query: dict[str, Any], token: str | None = TOKEN, path: str = "/ad/get/") -> ApiRequest:
+    """A GET as the HTTP server hands it over: every query value a string, arrays JSON-encoded."""
+    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in query.items()}
+    return ApiRequest("GET", path, encoded, {}, token)
+
+
+def test_seeding_is_reachable_by_its_token_and_idempotent(state: EmulatorState) -> None:
+    ids = state.seed_advertisers(3, BENCH)
+    assert ids == ["7300000000000000001", "7300000000000000002", "7300000000000000003"]
+    assert state.seed_advertisers(3, BENCH) == ids
+    assert [a["advertiser_name"] for a in state.advertiser_tokens[BENCH]] == [f"Bench advertiser {i}" for i in (1, 2, 3)]
+    assert [a["advertiser_id"] for a in state.advertiser_tokens[TOKEN]] == [DEMO, "7100000000000000002"]  # untouched
+    state.seed_advertisers(1, BENCH)
+    assert [a["advertiser_id"] for a in state.advertiser_tokens[BENCH]] == ids[:1]
+
+
+def test_seeded_ads_are_listed_by_ad_get(state: EmulatorState) -> None:
+    [first, second] = state.seed_advertisers(2, BENCH)
+    ads = ad_get(state, get({"advertiser_id": second}, BENCH))["list"]
+    assert [a.get("destination") for a in ads] == [None, "SOCIAL_MEDIA_APP"]
+    assert {a["advertiser_id"] for a in ads} == {second}
+    assert len({a["campaign_id"] for a in ads}) == len({a["adgroup_id"] for a in ads}) == 2
+    assert ads[1]["phone_number"]
+    firsts = ad_get(state, get({"advertiser_id": first}, BENCH))["list"]
+    assert not {a["ad_id"] for a in ads} & {a["ad_id"] for a in firsts}
+    whatsapp = ad_get(state, get({"advertiser_id": first, "filtering": {"destination": "SOCIAL_MEDIA_APP"}}, BENCH))["list"]
+    assert [a["ad_id"] for a in whatsapp] == [firsts[1]["ad_id"]]
+
+
+def test_advertiser_info_answers_each_advertisers_own_settings(state: EmulatorState) -> None:
+    demo = advertiser_info(state, get({"advertiser_ids": [DEMO, "7100000000000000002"]}, path="/advertiser/info/"))["list"]
+    assert [(a["timezone"], a["currency"]) for a in demo] == [("Europe/Lisbon", "EUR"), ("Europe/Berlin", "EUR")]
+    ids = state.seed_advertisers(6, BENCH)
+    bench = advertiser_info(state, get({"advertiser_ids": ids}, BENCH, "/advertiser/info/"))["list"]
+    assert {a["currency"] for a in bench} == {"USD"}
+    zones = [a["timezone"] for a in bench]
+    assert len(set(zones)) > 1
+    assert zones[0] == zones[5]  # the zones cycle
+    with pytest.raises(ApiError) as error:
+        advertiser_info(state, get({"advertiser_ids": ids}, TOKEN, "/advertiser/info/"))
+    assert error.value.code == 40106  # the demo token does not reach bench advertisers
