@@ -6,8 +6,10 @@ API errors come back with HTTP 200; paths need their trailing slash (without it:
 
 Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
+         optional "advertiser_id": only calls naming that ad account (query or JSON body advertiser_id)
   DELETE /_emulator/faults
-  GET    /_emulator/calls   every API call received, in order, with its query and JSON body
+  POST   /_emulator/revoke  {"advertiser_id": "..."}   every later call naming it answers 40105
+  GET    /_emulator/calls   every API call received, in order, with its query, JSON body and answered code
   GET    /_emulator/events  the Events API events accepted, one per (event_source_id, event_id, event)
   POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
   POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry)
@@ -76,9 +78,25 @@ class Fault:
     times: int
     path: str | None
     delay_ms: int
+    advertiser_id: str | None = None  # only calls naming this ad account: one account failing among many
 
-    def applies_to(self, path: str) -> bool:
-        return self.times > 0 and (self.path is None or self.path == path)
+    def applies_to(self, path: str, advertisers: set[str]) -> bool:
+        return (
+            self.times > 0
+            and (self.path is None or self.path == path)
+            and (self.advertiser_id is None or self.advertiser_id in advertisers)
+        )
+
+
+def named_advertisers(request: ApiRequest) -> set[str]:
+    """The ad accounts a call names: advertiser_id in its query or JSON body, or /advertiser/info/'s advertiser_ids."""
+    body = request.body if isinstance(request.body, dict) else {}
+    named = {str(v) for v in (request.query.get("advertiser_id"), body.get("advertiser_id")) if v not in (None, "")}
+    try:
+        listed = json.loads(request.query.get("advertiser_ids", "[]"))
+    except json.JSONDecodeError:
+        listed = []
+    return named | ({str(a) for a in listed} if isinstance(listed, list) else set())
 
 
 ACCESS_TOKEN_SECONDS = 86_400  # tt_user access token: 24 h
@@ -111,6 +129,7 @@ class EmulatorState:
     deny_next_consent: bool = False
     clock_offset: float = 0.0
     faults: list[Fault] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)  # ad accounts whose authorization was withdrawn: 40105
     calls: list[dict[str, Any]] = field(default_factory=list)
     events: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # TikTok's dedup key -> event
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -119,9 +138,10 @@ class EmulatorState:
         return time.time() + self.clock_offset
 
     def reset_controls(self) -> None:
-        """Back to a well-behaved TikTok: no faults, consent given, the real clock."""
+        """Back to a well-behaved TikTok: no faults or revocations, consent given, the real clock."""
         with self.lock:
             self.faults.clear()
+            self.revoked.clear()
             self.deny_next_consent = False
             self.clock_offset = 0.0
 
@@ -162,10 +182,10 @@ class EmulatorState:
             self.grants[grant.refresh_token] = grant
         return grant
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, advertisers: set[str]) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.applies_to(path):
+                if fault.applies_to(path, advertisers):
                     fault.times -= 1
                     return fault
         return None
@@ -519,6 +539,46 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
 }
 
 
+def answer_api_call(state: EmulatorState, request: ApiRequest) -> tuple[int, str, dict[str, Any]]:
+    """(code, message, data) for a call to a known endpoint, recorded with its code in state.calls.
+
+    In TikTok's order as far as it shows: injected faults first, then a withdrawn authorization,
+    then the endpoint's own checks.
+    """
+    record: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "at": time.time(),
+        "query": request.query,
+        "body": request.body,
+        "code": None,  # until answered (a delay fault holds it)
+    }
+    with state.lock:
+        state.calls.append(record)
+    code, message, data = _answer(state, request)
+    with state.lock:
+        record["code"] = code
+    return code, message, data
+
+
+def _answer(state: EmulatorState, request: ApiRequest) -> tuple[int, str, dict[str, Any]]:
+    advertisers = named_advertisers(request)
+    fault = state.take_fault(request.path, advertisers)
+    if fault is not None:
+        if fault.delay_ms:
+            time.sleep(fault.delay_ms / 1000)
+        if fault.code is not None:
+            return fault.code, ERROR_MESSAGES.get(fault.code, "Injected fault."), {}
+    with state.lock:
+        revoked = sorted(advertisers & state.revoked)
+    if revoked:
+        return 40105, f"The authorization for advertiser {revoked[0]} was withdrawn: access token revoked.", {}
+    try:
+        return 0, "OK", ENDPOINTS[(request.method, request.path)](state, request)
+    except ApiError as error:
+        return error.code, error.message, {}
+
+
 def authorize_redirect(state: EmulatorState, path: str, query: dict[str, str]) -> tuple[int, str]:
     """The consent page, answered at once: (status, Location or error text)."""
     kind = "advertiser" if path == "/portal/auth" else "business"
@@ -590,8 +650,7 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 self._send_text(404, "404 page not found")
                 return
             path = split.path[len(API_PREFIX) :]
-            endpoint = ENDPOINTS.get((self.command, path))
-            if endpoint is None:
+            if (self.command, path) not in ENDPOINTS:
                 self._send_text(404, "404 page not found")
                 return
             try:
@@ -600,28 +659,18 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                 self._envelope(40002, "Request body is not valid JSON.", {})
                 return
             request = ApiRequest(self.command, path, dict(parse_qsl(split.query)), body, self.headers.get("Access-Token"))
-            with state.lock:
-                state.calls.append(
-                    {"method": self.command, "path": path, "at": time.time(), "query": request.query, "body": body}
-                )
-            fault = state.take_fault(path)
-            if fault is not None:
-                if fault.delay_ms:
-                    time.sleep(fault.delay_ms / 1000)
-                if fault.code is not None:
-                    self._envelope(fault.code, ERROR_MESSAGES.get(fault.code, "Injected fault."), {})
-                    return
-            try:
-                data = endpoint(state, request)
-            except ApiError as error:
-                self._envelope(error.code, error.message, {})
-                return
-            self._envelope(0, "OK", data)
+            self._envelope(*answer_api_call(state, request))
 
         def _control(self, path: str, raw: bytes) -> None:
             if path == "/_emulator/faults" and self.command == "POST":
                 spec = json.loads(raw or b"{}")
-                fault = Fault(spec.get("code"), int(spec.get("times", 1)), spec.get("path"), int(spec.get("delay_ms", 0)))
+                fault = Fault(
+                    spec.get("code"),
+                    int(spec.get("times", 1)),
+                    spec.get("path"),
+                    int(spec.get("delay_ms", 0)),
+                    str(spec["advertiser_id"]) if spec.get("advertiser_id") else None,
+                )
                 with state.lock:
                     state.faults.append(fault)
                 self._send_json(200, {"faults": len(state.faults)})
@@ -644,6 +693,15 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                     self._send_json(400, {"message": 'The body must be {"count": N (0 or more), "token": "..."}.'})
                     return
                 self._send_json(200, {"advertiser_ids": state.seed_advertisers(count, token)})
+            elif path == "/_emulator/revoke" and self.command == "POST":
+                advertiser_id = json.loads(raw or b"{}").get("advertiser_id")
+                if not advertiser_id:
+                    self._send_json(400, {"message": 'The body must be {"advertiser_id": "..."}.'})
+                    return
+                with state.lock:
+                    state.revoked.add(str(advertiser_id))
+                    revoked = sorted(state.revoked)
+                self._send_json(200, {"revoked": revoked})
             elif path == "/_emulator/calls" and self.command == "GET":
                 with state.lock:
                     calls = list(state.calls)

@@ -11,8 +11,10 @@ from local.tiktok_emulator import (
     ApiError,
     ApiRequest,
     EmulatorState,
+    Fault,
     ad_get,
     advertiser_info,
+    answer_api_call,
     default_state,
 )
 
@@ -66,3 +68,31 @@ def test_advertiser_info_answers_each_advertisers_own_settings(state: EmulatorSt
     with pytest.raises(ApiError) as error:
         advertiser_info(state, get({"advertiser_ids": ids}, TOKEN, "/advertiser/info/"))
     assert error.value.code == 40106  # the demo token does not reach bench advertisers
+
+
+def test_a_fault_for_one_advertiser_leaves_the_others_alone(state: EmulatorState) -> None:
+    [first, second] = state.seed_advertisers(2, BENCH)
+    state.faults.append(Fault(40100, 3, None, 0, advertiser_id=second))
+    assert answer_api_call(state, get({"advertiser_id": first}, BENCH))[0] == 0
+    assert answer_api_call(state, get({"advertiser_id": second}, BENCH))[0] == 40100
+    preview = {"advertiser_id": int(second), "preview_type": "AD", "ad_id": "1891000000000022"}  # a JSON body, as a number
+    assert answer_api_call(state, ApiRequest("POST", "/creative/ads_preview/create/", {}, preview, BENCH))[0] == 40100
+    assert state.faults[0].times == 1
+    state.faults[0].path = "/ad/get/"
+    assert answer_api_call(state, get({"advertiser_ids": [second]}, BENCH, "/advertiser/info/"))[0] == 0  # another path
+
+
+def test_a_revoked_advertiser_answers_40105_on_every_call_until_reset(state: EmulatorState) -> None:
+    state.revoked.add(DEMO)
+    assert answer_api_call(state, get({"advertiser_id": DEMO}))[0] == 40105
+    assert answer_api_call(state, get({"advertiser_ids": [DEMO]}, path="/advertiser/info/"))[0] == 40105
+    assert answer_api_call(state, get({"advertiser_id": "7100000000000000002"}))[0] == 0  # the other account still works
+    assert answer_api_call(state, get({"app_id": "app", "secret": "secret"}, path="/oauth2/advertiser/get/"))[0] == 0
+    state.reset_controls()
+    assert answer_api_call(state, get({"advertiser_id": DEMO}))[0] == 0
+
+
+def test_every_call_is_recorded_with_the_code_it_answered(state: EmulatorState) -> None:
+    answer_api_call(state, get({"advertiser_id": DEMO}))
+    answer_api_call(state, get({"advertiser_id": DEMO}, token=None))
+    assert [(c["path"], c["code"]) for c in state.calls] == [("/ad/get/", 0), ("/ad/get/", 40104)]
