@@ -9,6 +9,8 @@ Control (not part of TikTok's API):
          optional "advertiser_id": only calls naming that ad account (query or JSON body advertiser_id)
   DELETE /_emulator/faults
   POST   /_emulator/revoke  {"advertiser_id": "..."}   every later call naming it answers 40105
+  POST   /_emulator/qps     {"limit": 10}   app QPS of /report/integrated/get/ over a sliding second,
+         beyond it 40100 (default 10, TikTok's Basic tier; 0: no limit)
   GET    /_emulator/calls   every API call received, in order, with its query, JSON body and answered code
   GET    /_emulator/events  the Events API events accepted, one per (event_source_id, event_id, event)
   POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
@@ -30,6 +32,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,6 +102,10 @@ def named_advertisers(request: ApiRequest) -> set[str]:
     return named | ({str(a) for a in listed} if isinstance(listed, list) else set())
 
 
+# App-level QPS (reference/tiktok.md section 2): the Basic tier, every app's default, allows 10 calls a second.
+DEFAULT_QPS_LIMIT = 10
+QPS_LIMITED_PATHS = frozenset({"/report/integrated/get/"})
+
 ACCESS_TOKEN_SECONDS = 86_400  # tt_user access token: 24 h
 REFRESH_TOKEN_SECONDS = 31_536_000  # tt_user refresh token: 1 year, rotated on every refresh
 AUTH_CODE_SECONDS = 600
@@ -130,6 +137,9 @@ class EmulatorState:
     clock_offset: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)  # ad accounts whose authorization was withdrawn: 40105
+    qps_limit: int = DEFAULT_QPS_LIMIT  # 0: no limit
+    qps_clock: Callable[[], float] = time.monotonic  # the QPS window's clock; tests pass their own
+    qps_admitted: deque[float] = field(default_factory=deque)  # when the calls of the last second were let through
     calls: list[dict[str, Any]] = field(default_factory=list)
     events: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # TikTok's dedup key -> event
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -138,10 +148,12 @@ class EmulatorState:
         return time.time() + self.clock_offset
 
     def reset_controls(self) -> None:
-        """Back to a well-behaved TikTok: no faults or revocations, consent given, the real clock."""
+        """Back to a well-behaved TikTok: no faults or revocations, the default QPS, consent given, the real clock."""
         with self.lock:
             self.faults.clear()
             self.revoked.clear()
+            self.qps_limit = DEFAULT_QPS_LIMIT
+            self.qps_admitted.clear()
             self.deny_next_consent = False
             self.clock_offset = 0.0
 
@@ -181,6 +193,22 @@ class EmulatorState:
         with self.lock:
             self.grants[grant.refresh_token] = grant
         return grant
+
+    def admit(self, path: str) -> bool:
+        """The app's QPS over a sliding second. A refused call does not count, so a client that
+        keeps calling still gets `qps_limit` answers a second, as it would once past TikTok's limit."""
+        if path not in QPS_LIMITED_PATHS:
+            return True
+        with self.lock:
+            if self.qps_limit <= 0:
+                return True
+            now = self.qps_clock()
+            while self.qps_admitted and self.qps_admitted[0] <= now - 1.0:
+                self.qps_admitted.popleft()
+            if len(self.qps_admitted) >= self.qps_limit:
+                return False
+            self.qps_admitted.append(now)
+            return True
 
     def take_fault(self, path: str, advertisers: set[str]) -> Fault | None:
         with self.lock:
@@ -542,8 +570,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
 def answer_api_call(state: EmulatorState, request: ApiRequest) -> tuple[int, str, dict[str, Any]]:
     """(code, message, data) for a call to a known endpoint, recorded with its code in state.calls.
 
-    In TikTok's order as far as it shows: injected faults first, then a withdrawn authorization,
-    then the endpoint's own checks.
+    In TikTok's order as far as it shows: the app's QPS first, then injected faults, then a
+    withdrawn authorization, then the endpoint's own checks.
     """
     record: dict[str, Any] = {
         "method": request.method,
@@ -562,6 +590,8 @@ def answer_api_call(state: EmulatorState, request: ApiRequest) -> tuple[int, str
 
 
 def _answer(state: EmulatorState, request: ApiRequest) -> tuple[int, str, dict[str, Any]]:
+    if not state.admit(request.path):
+        return 40100, ERROR_MESSAGES[40100], {}
     advertisers = named_advertisers(request)
     fault = state.take_fault(request.path, advertisers)
     if fault is not None:
@@ -702,6 +732,15 @@ def make_server(host: str, port: int, state: EmulatorState) -> ThreadingHTTPServ
                     state.revoked.add(str(advertiser_id))
                     revoked = sorted(state.revoked)
                 self._send_json(200, {"revoked": revoked})
+            elif path == "/_emulator/qps" and self.command == "POST":
+                limit = json.loads(raw or b"{}").get("limit", DEFAULT_QPS_LIMIT)
+                if not isinstance(limit, int) or limit < 0:
+                    self._send_json(400, {"message": 'The body must be {"limit": N}, 0 for no limit.'})
+                    return
+                with state.lock:
+                    state.qps_limit = limit
+                    state.qps_admitted.clear()
+                self._send_json(200, {"limit": limit})
             elif path == "/_emulator/calls" and self.command == "GET":
                 with state.lock:
                     calls = list(state.calls)

@@ -96,3 +96,39 @@ def test_every_call_is_recorded_with_the_code_it_answered(state: EmulatorState) 
     answer_api_call(state, get({"advertiser_id": DEMO}))
     answer_api_call(state, get({"advertiser_id": DEMO}, token=None))
     assert [(c["path"], c["code"]) for c in state.calls] == [("/ad/get/", 0), ("/ad/get/", 40104)]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+REPORT = "/report/integrated/get/"
+
+
+def test_report_qps_is_a_sliding_second(state: EmulatorState) -> None:
+    clock = FakeClock()
+    state.qps_clock = clock
+    assert all(state.admit(REPORT) for _ in range(10))
+    assert not state.admit(REPORT)
+    assert state.admit("/ad/get/")  # the limit is the report endpoint's
+    clock.now += 0.5
+    assert not state.admit(REPORT)  # the ten are still within the last second
+    clock.now += 0.5
+    assert state.admit(REPORT)  # a second after the first ten; the refused calls never counted
+    clock.now += 0.25
+    assert [state.admit(REPORT) for _ in range(10)] == [True] * 9 + [False]
+
+
+def test_report_qps_can_be_lowered_disabled_and_reset(state: EmulatorState) -> None:
+    state.qps_clock = FakeClock()
+    state.qps_limit = 2
+    assert [state.admit(REPORT) for _ in range(3)] == [True, True, False]
+    state.qps_limit = 0
+    assert all(state.admit(REPORT) for _ in range(50))
+    state.reset_controls()
+    assert state.qps_limit == 10
+    assert all(state.admit(REPORT) for _ in range(10))
