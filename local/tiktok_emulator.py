@@ -2,7 +2,8 @@
 
 What it keeps of the real API: every answer is the envelope {code, message, request_id, data};
 API errors come back with HTTP 200; paths need their trailing slash (without it: HTTP 404
-"404 page not found"); a token goes in the Access-Token header.
+"404 page not found"); a token goes in the Access-Token header; /report/integrated/get/ answers
+40100 beyond the app's QPS. Report numbers are made up but fixed: report_numbers says which.
 
 Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
@@ -14,7 +15,7 @@ Control (not part of TikTok's API):
   GET    /_emulator/calls   every API call received, in order, with its query, JSON body and answered code
   GET    /_emulator/events  the Events API events accepted, one per (event_source_id, event_id, event)
   POST   /_emulator/consent {"deny": true}   the next authorize page refuses consent
-  POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry)
+  POST   /_emulator/clock   {"offset_seconds": 7200}   move the emulator's clock (token expiry, the report's today)
   POST   /_emulator/advertisers {"count": 200, "token": "bench-advertiser-token"}
          seed advertisers 1..count behind token, two ads each (idempotent); answers {"advertiser_ids": [...]}
 
@@ -26,6 +27,7 @@ Authorize pages (what the advertiser's browser visits), outside the API prefix:
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import secrets
@@ -35,6 +37,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -553,7 +557,247 @@ def event_track(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
     return {}
 
 
+# Reporting (reference/tiktok.md section 4): the synchronous BASIC report at ad level, what a report rollup reads.
+REPORT_METRICS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "conversion",
+    "ctr",
+    "cpc",
+    "cpm",
+    "messaging_total_conversation_tiktok_direct_message",
+    "messaging_total_conversation_instant_messaging_app",
+    "ad_name",
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+)
+REPORT_DEFAULT_METRICS = ["spend", "impressions"]  # TikTok's default for BASIC
+REPORT_ATTRIBUTES = ("ad_name", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name")
+REPORT_MAX_DAYS = 30  # with stat_time_day; without a time dimension TikTok allows 365
+REPORT_MAX_DAYS_WITHOUT_TIME = 365
+REPORT_MAX_PAGE_SIZE = 1000
+AD_STATUS_VALUES = frozenset({"STATUS_ALL", "STATUS_NOT_DELETE"})
+# Ads that never delivered: their rows are all zeros, so a caller meets zero denominators (ctr, cpc, cpm, cost per lead).
+IDLE_ADS = frozenset({("7100000000000000001", "1790000000000009")})
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CENT = Decimal("0.01")
+
+
+def _delivery(advertiser_id: str, ad_id: str, day: str) -> tuple[int, int, int, int, int]:
+    """(spend in cents, impressions, clicks, conversion, conversations); report_numbers says how."""
+    if (advertiser_id, ad_id) in IDLE_ADS:
+        return 0, 0, 0, 0, 0
+    digest = hashlib.sha256(f"{advertiser_id}:{ad_id}:{day}".encode()).digest()
+    w = [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 20, 4)]
+    impressions = 500 + w[1] % 19_501
+    clicks = 1 + w[2] % (impressions // 20)
+    conversations = w[3] % (clicks // 3 + 2)
+    return 300 + w[0] % 9_700, impressions, clicks, w[4] % (conversations + 1), conversations
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def report_numbers(advertiser_id: str, ad_id: str, day: str) -> dict[str, str]:
+    """What one ad delivered on one day ("YYYY-MM-DD"), the same on every run, so that a test or a
+    benchmark can work out what /report/integrated/get/ answers without asking it.
+
+    With w0..w4 the first five 4-byte big-endian words of sha256(f"{advertiser_id}:{ad_id}:{day}"):
+      spend          300 + w0 % 9700 cents, "3.00" to "99.99"
+      impressions    500 + w1 % 19501
+      clicks         1 + w2 % (impressions // 20), under 5 % of the impressions
+      conversations  w3 % (clicks // 3 + 2), at most the clicks
+      conversion     w4 % (conversations + 1)
+    An ad in IDLE_ADS (the deleted demo ad) delivered nothing: "0.00" and "0"s.
+
+    The report counts `conversations` (not a TikTok metric name) under
+    messaging_total_conversation_instant_messaging_app for an ad whose destination is SOCIAL_MEDIA_APP
+    and under messaging_total_conversation_tiktok_direct_message for any other ad, the other one "0".
+    It derives ctr (percent), cpc and cpm from the sums of spend, impressions and clicks, rounded half
+    up to 2 decimals, "0.00" when the denominator is 0.
+    """
+    spend, impressions, clicks, conversion, conversations = _delivery(advertiser_id, ad_id, day)
+    return {
+        "spend": _money(spend),
+        "impressions": str(impressions),
+        "clicks": str(clicks),
+        "conversion": str(conversion),
+        "conversations": str(conversations),
+    }
+
+
+def _ratios(spend_cents: int, impressions: int, clicks: int) -> dict[str, str]:
+    def ratio(numerator: Decimal, denominator: int) -> str:
+        return str((numerator / denominator).quantize(CENT, ROUND_HALF_UP)) if denominator else "0.00"
+
+    spend = Decimal(spend_cents) / 100
+    return {
+        "ctr": ratio(Decimal(clicks) * 100, impressions),  # in percent, as TikTok answers it
+        "cpc": ratio(spend, clicks),
+        "cpm": ratio(spend * 1000, impressions),
+    }
+
+
+@dataclass
+class ReportQuery:
+    by_day: bool  # dimensions ["ad_id", "stat_time_day"]; otherwise one row per ad over the range
+    metrics: list[str]
+    start: date
+    end: date
+    page: int
+    page_size: int
+    with_deleted: bool  # filtering ad_status IN ["STATUS_ALL"]
+
+
+def _json_parameter(query: dict[str, str], name: str, default: Any) -> Any:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise _invalid(name, "must be JSON-encoded in the query string") from None
+
+
+def _int_parameter(query: dict[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?\d+", raw) or int(raw) < low or (high is not None and int(raw) > high):
+        raise _invalid(name, f"must be an integer from {low} to {high}" if high is not None else f"must be an integer >= {low}")
+    return int(raw)
+
+
+def _date_parameter(query: dict[str, str], name: str) -> date:
+    raw = query.get(name)
+    if raw is None:
+        raise _invalid(name, "is required, YYYY-MM-DD")
+    try:
+        if ISO_DATE.fullmatch(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise _invalid(name, f"{raw!r} is not a date YYYY-MM-DD")
+
+
+def _with_deleted(query: dict[str, str]) -> bool:
+    """filtering: only ad_status IN [...] is served; STATUS_ALL brings the deleted ads back."""
+    filters = _json_parameter(query, "filtering", [])
+    if not isinstance(filters, list):
+        raise _invalid("filtering", "must be a JSON array of {field_name, filter_type, filter_value}")
+    with_deleted = False
+    for index, condition in enumerate(filters):
+        where = f"filtering[{index}]"
+        if not isinstance(condition, dict):
+            raise _invalid(where, "must be an object {field_name, filter_type, filter_value}")
+        if condition.get("field_name") != "ad_status":
+            raise _invalid(f"{where}.field_name", f"{condition.get('field_name')!r} is not supported, only ad_status")
+        if condition.get("filter_type") != "IN":
+            raise _invalid(f"{where}.filter_type", "must be IN for ad_status")
+        raw = condition.get("filter_value")
+        try:
+            values = json.loads(raw) if isinstance(raw, str) else None
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, list) or not values or not all(v in AD_STATUS_VALUES for v in values):
+            raise _invalid(
+                f"{where}.filter_value",
+                'must be a string holding a JSON array of STATUS_ALL or STATUS_NOT_DELETE, such as "[\\"STATUS_ALL\\"]"',
+            )
+        with_deleted = with_deleted or "STATUS_ALL" in values
+    return with_deleted
+
+
+def _report_query(query: dict[str, str]) -> ReportQuery:
+    """The parameters TikTok would accept for the ad-level BASIC report; 40002 naming the first wrong one."""
+    if query.get("report_type") != "BASIC":
+        raise _invalid("report_type", "is required and only BASIC is served")
+    if query.get("service_type", "AUCTION") != "AUCTION":
+        raise _invalid("service_type", "only AUCTION is served")
+    if query.get("data_level") != "AUCTION_AD":
+        raise _invalid("data_level", "is required for BASIC and only AUCTION_AD is served")
+    dimensions = _json_parameter(query, "dimensions", None)
+    if not isinstance(dimensions, list) or sorted(map(str, dimensions)) not in (["ad_id", "stat_time_day"], ["ad_id"]):
+        raise _invalid("dimensions", 'is required, ["ad_id", "stat_time_day"] or ["ad_id"]')
+    metrics = _json_parameter(query, "metrics", REPORT_DEFAULT_METRICS)
+    if not isinstance(metrics, list) or not metrics:
+        raise _invalid("metrics", "must be a non-empty JSON array")
+    unknown = [m for m in metrics if m not in REPORT_METRICS]
+    if unknown:
+        raise _invalid("metrics", f"{unknown[0]!r} is not one of {', '.join(REPORT_METRICS)}")
+    start, end = _date_parameter(query, "start_date"), _date_parameter(query, "end_date")
+    if end < start:
+        raise _invalid("end_date", "must not be before start_date")
+    by_day = "stat_time_day" in dimensions
+    longest = REPORT_MAX_DAYS if by_day else REPORT_MAX_DAYS_WITHOUT_TIME
+    if (end - start).days + 1 > longest:
+        raise _invalid(
+            "end_date",
+            f"start_date to end_date spans {(end - start).days + 1} days; at most {longest} (inclusive)"
+            + (" with stat_time_day" if by_day else " without a time dimension"),
+        )
+    return ReportQuery(
+        by_day=by_day,
+        metrics=list(dict.fromkeys(metrics)),
+        start=start,
+        end=end,
+        page=_int_parameter(query, "page", 1, 1),
+        page_size=_int_parameter(query, "page_size", 10, 1, REPORT_MAX_PAGE_SIZE),
+        with_deleted=_with_deleted(query),
+    )
+
+
+def _report_row(advertiser_id: str, ad: dict[str, Any], days: list[date], report: ReportQuery) -> dict[str, Any]:
+    deliveries = [_delivery(advertiser_id, ad["ad_id"], day.isoformat()) for day in days]
+    spend, impressions, clicks, conversion, conversations = (sum(column) for column in zip(*deliveries, strict=True))
+    instant_messaging = ad.get("destination") == "SOCIAL_MEDIA_APP"
+    values = {
+        "spend": _money(spend),
+        "impressions": str(impressions),
+        "clicks": str(clicks),
+        "conversion": str(conversion),
+        **_ratios(spend, impressions, clicks),
+        "messaging_total_conversation_tiktok_direct_message": "0" if instant_messaging else str(conversations),
+        "messaging_total_conversation_instant_messaging_app": str(conversations) if instant_messaging else "0",
+        **{name: str(ad.get(name, "")) for name in REPORT_ATTRIBUTES},
+    }
+    dimensions = {"ad_id": ad["ad_id"]}
+    if report.by_day:
+        dimensions["stat_time_day"] = f"{days[0].isoformat()} 00:00:00"
+    return {"dimensions": dimensions, "metrics": {name: values[name] for name in report.metrics}}
+
+
+def report_integrated_get(state: EmulatorState, request: ApiRequest) -> dict[str, Any]:
+    """GET /report/integrated/get/?advertiser_id=&report_type=BASIC&data_level=AUCTION_AD&dimensions=[...]&...
+
+    Every ad has numbers (report_numbers) on every day of the range up to the emulator's today in UTC;
+    later days have no rows yet. Rows go day by day, ads in id order within a day. Deleted ads are left
+    out unless filtering asks ad_status IN ["STATUS_ALL"], as TikTok's AUCTION_AD does.
+    """
+    advertiser_id = _check_token(state, request)
+    report = _report_query(request.query)
+    with state.lock:
+        ads = [a for a in state.catalogue.get(advertiser_id, []) if report.with_deleted or a["operation_status"] != "DELETE"]
+    ads.sort(key=lambda a: (len(a["ad_id"]), a["ad_id"]))
+    today = datetime.fromtimestamp(state.now(), UTC).date()
+    days = [report.start + timedelta(days=n) for n in range((min(report.end, today) - report.start).days + 1)]
+    # a row per day and ad, or per ad over the range (none while the whole range is still to come)
+    keys = [(ad, [day]) for day in days for ad in ads] if report.by_day else [(ad, days) for ad in ads if days]
+    first = (report.page - 1) * report.page_size
+    rows = [_report_row(advertiser_id, ad, ad_days, report) for ad, ad_days in keys[first : first + report.page_size]]
+    total_page = -(-len(keys) // report.page_size)
+    return {
+        "list": rows,
+        "page_info": {"page": report.page, "page_size": report.page_size, "total_number": len(keys), "total_page": total_page},
+    }
+
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/report/integrated/get/"): report_integrated_get,
     ("POST", "/event/track/"): event_track,
     ("GET", "/ad/get/"): ad_get,
     ("GET", "/smart_plus/ad/get/"): smart_plus_ad_get,
