@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from local.tiktok_emulator import report_numbers
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
 from messaging_partner.domain.errors import TikTokApiError, TikTokTransportError
@@ -130,3 +133,70 @@ def test_event_track_keeps_one_event_per_set_id_and_event(stack: RunningStack) -
 
 def test_event_track_needs_a_known_token(stack: RunningStack) -> None:
     assert track(stack, {"event_source": "crm"}, token="nobody")["code"] == 40105
+
+
+def test_a_report_paged_two_rows_at_a_time(stack: RunningStack, tiktok: TikTokClient) -> None:
+    """Three days ending yesterday, three live demo ads: nine rows over five pages, each row once, in order."""
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    days = [(last - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    query = {
+        "advertiser_id": "7100000000000000001",
+        "report_type": "BASIC",
+        "data_level": "AUCTION_AD",
+        "dimensions": json.dumps(["ad_id", "stat_time_day"]),
+        "metrics": json.dumps(["spend", "impressions", "messaging_total_conversation_tiktok_direct_message"]),
+        "start_date": days[0],
+        "end_date": days[-1],
+        "page_size": 2,
+    }
+    rows, page, pages = [], 1, 1
+    while page <= pages:
+        data = tiktok.get("report/integrated/get/", {**query, "page": page}, access_token=TOKEN)
+        assert (data["page_info"]["page"], data["page_info"]["total_number"]) == (page, 9)
+        pages = data["page_info"]["total_page"]
+        rows += data["list"]
+        page += 1
+    assert pages == 5
+    ads = ["1790000000000001", "1790000000000002", "1790000000000003"]
+    assert [(r["dimensions"]["stat_time_day"], r["dimensions"]["ad_id"]) for r in rows] == [
+        (f"{day} 00:00:00", ad) for day in days for ad in ads
+    ]
+    for row in rows:
+        expected = report_numbers("7100000000000000001", row["dimensions"]["ad_id"], row["dimensions"]["stat_time_day"][:10])
+        assert (row["metrics"]["spend"], row["metrics"]["impressions"]) == (expected["spend"], expected["impressions"])
+    whatsapp = [r["metrics"] for r in rows if r["dimensions"]["ad_id"] == ads[2]]
+    assert {m["messaging_total_conversation_tiktok_direct_message"] for m in whatsapp} == {"0"}  # Instant Messaging, not DMs
+    calls = requests.get(f"{stack.tiktok}/_emulator/calls", timeout=5).json()["calls"]
+    assert [c["code"] for c in calls if c["path"] == "/report/integrated/get/"][-5:] == [0] * 5
+
+
+def api(stack: RunningStack, path: str, token: str, **query: object) -> int:
+    answer = requests.get(f"{stack.tiktok}/open_api/v1.3/{path}", params=query, headers={"Access-Token": token}, timeout=5)
+    return int(answer.json()["code"])
+
+
+def test_controls_for_many_ad_accounts(stack: RunningStack, tiktok: TikTokClient) -> None:
+    """Seeded advertisers, a fault for one of them, a revoked one and the app's QPS, set over HTTP as a benchmark would."""
+    control, bench = f"{stack.tiktok}/_emulator", "bench-advertiser-token"
+    seeded = requests.post(f"{control}/advertisers", json={"count": 2, "token": bench}, timeout=5).json()
+    first, second = seeded["advertiser_ids"]
+    assert requests.post(f"{control}/advertisers", json={"count": 2, "token": bench}, timeout=5).json() == seeded
+    info = tiktok.get("advertiser/info/", {"advertiser_ids": json.dumps([first, second])}, access_token=bench)
+    assert {a["currency"] for a in info["list"]} == {"USD"}
+
+    inject(stack, code=50000, times=1, path="/ad/get/", advertiser_id=second)
+    assert api(stack, "ad/get/", bench, advertiser_id=first) == 0
+    assert api(stack, "ad/get/", bench, advertiser_id=second) == 50000
+    assert api(stack, "ad/get/", bench, advertiser_id=second) == 0
+
+    nobody = "7399999999999999999"  # revocations last for the session's stack: an id no other test uses
+    requests.post(f"{control}/revoke", json={"advertiser_id": nobody}, timeout=5).raise_for_status()
+    assert api(stack, "ad/get/", bench, advertiser_id=nobody) == 40105
+
+    report = {"advertiser_id": first, "report_type": "BASIC", "data_level": "AUCTION_AD", "dimensions": '["ad_id"]'}
+    report |= {"start_date": "2026-01-01", "end_date": "2026-01-02"}
+    requests.post(f"{control}/qps", json={"limit": 1}, timeout=5).raise_for_status()
+    try:
+        assert [api(stack, "report/integrated/get/", bench, **report) for _ in range(2)] == [0, 40100]
+    finally:
+        requests.post(f"{control}/qps", json={"limit": 10}, timeout=5).raise_for_status()
