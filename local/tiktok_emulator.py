@@ -7,7 +7,8 @@ API errors come back with HTTP 200; paths need their trailing slash (without it:
 
 Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
-         optional "advertiser_id": only calls naming that ad account (query or JSON body advertiser_id)
+         optional "advertiser_id": only calls naming that ad account (advertiser_id in the query or
+         JSON body, or among /advertiser/info/'s advertiser_ids)
   DELETE /_emulator/faults
   POST   /_emulator/revoke  {"advertiser_id": "..."}   every later call naming it answers 40105
   POST   /_emulator/qps     {"limit": 10}   app QPS of /report/integrated/get/ over a sliding second,
@@ -781,7 +782,7 @@ def report_integrated_get(state: EmulatorState, request: ApiRequest) -> dict[str
     advertiser_id = _check_token(state, request)
     report = _report_query(request.query)
     with state.lock:
-        ads = [a for a in state.catalogue.get(advertiser_id, []) if report.with_deleted or a["operation_status"] != "DELETE"]
+        ads = [a for a in state.catalogue.get(advertiser_id, []) if report.with_deleted or a.get("operation_status") != "DELETE"]
     ads.sort(key=lambda a: (len(a["ad_id"]), a["ad_id"]))
     today = datetime.fromtimestamp(state.now(), UTC).date()
     days = [report.start + timedelta(days=n) for n in range((min(report.end, today) - report.start).days + 1)]
