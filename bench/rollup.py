@@ -1,9 +1,9 @@
 """Report rollups at scale, through the local stack: 1,000 ad accounts, one hourly run, against TikTok's QPS floor.
 
-The emulator holds the ad accounts (two ads each) and enforces the Basic tier on
-/report/integrated/get/ (more than 10 calls in any second answer 40100), so pacing that
-is off shows as throttled answers. The ad accounts are stored in AccountLinks as the OAuth
-callback stores them (token encrypted with the stack's KMS key). The floor is what the
+The emulator holds the ad accounts (two ads each, time zones around the world) and enforces
+the Basic tier on /report/integrated/get/ (more than 10 calls in any second answer 40100),
+so pacing that is off shows as throttled answers. The ad accounts are stored in AccountLinks
+as the OAuth callback stores them (local/control.py connect_ad_accounts). The floor is what the
 app's QPS share allows: accounts / (tier x share) seconds for one call each.
 """
 
@@ -16,46 +16,9 @@ from typing import TextIO
 
 import requests
 
-from local.stack import StackPorts
-
-BENCH_TOKEN = "bench-advertiser-token"  # noqa: S105 - the emulator's fixture token
-
-
-def seed_ad_accounts(ports: StackPorts, count: int) -> list[str]:
-    """The emulator's ad accounts, connected in AccountLinks as the OAuth callback would store them."""
-    from local.control import stack_status
-    from local.stack import aws_environment
-    from messaging_partner.adapters.aws import clients
-    from messaging_partner.adapters.aws.account_links import DynamoAccountStore
-    from messaging_partner.adapters.aws.kms import KmsTokenCipher
-    from messaging_partner.domain.models import AdvertiserAccount
-    from messaging_partner.domain.tokens import token_context
-
-    tiktok = f"http://127.0.0.1:{ports.tiktok}"
-    answer = requests.post(f"{tiktok}/_emulator/advertisers", json={"count": count, "token": BENCH_TOKEN}, timeout=60)
-    answer.raise_for_status()
-    advertiser_ids: list[str] = answer.json()["advertiser_ids"]
-    os.environ.update(aws_environment(ports.aws))
-    clients.client.cache_clear()
-    resources = stack_status(ports)["resources"]
-    store, cipher = DynamoAccountStore(resources["AccountLinksTable"]), KmsTokenCipher(resources["TokenKey"])
-    now_ms = int(time.time() * 1000)
-    for advertiser_id in advertiser_ids:
-        store.save_advertiser(
-            AdvertiserAccount(
-                advertiser_id=advertiser_id,
-                workspace="bench",
-                token_ciphertext=cipher.encrypt(BENCH_TOKEN, token_context("advertiser", advertiser_id)),
-                timezone="UTC",
-                currency="USD",
-                connected_at_ms=now_ms,
-            )
-        )
-    return advertiser_ids
-
 
 def bench_rollup(report: TextIO, accounts: int = int(os.environ.get("BENCH_ROLLUP_ACCOUNTS", "1000"))) -> None:
-    from local.control import running_stack, wait_until_drained
+    from local.control import connect_ad_accounts, running_stack, wait_until_drained
     from local.template import Template
     from messaging_partner.domain.rollups import ROLLUP_QPS_SHARE
 
@@ -63,7 +26,7 @@ def bench_rollup(report: TextIO, accounts: int = int(os.environ.get("BENCH_ROLLU
     tier, concurrency = int(parameters["TikTokQpsTier"]), int(parameters["RollupMaxConcurrency"])
     with running_stack("bench-rollup-stack.log") as ports:
         api, tiktok = f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.tiktok}"
-        advertiser_ids = seed_ad_accounts(ports, accounts)
+        advertiser_ids = connect_ad_accounts(ports, accounts)
         started = time.monotonic()
         queued = requests.post(f"{api}/_local/schedules/ReportRollupFunction/Hourly", timeout=300).json()["result"]
         fanned_out = time.monotonic() - started
