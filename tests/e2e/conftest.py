@@ -1,7 +1,8 @@
-"""One local stack (child process, its own free ports when the defaults are taken) for all e2e tests."""
+"""One local stack (child process, its own free ports when the defaults are taken) for all e2e tests; a headless browser."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from local.browser import HeadlessChromium, find_chromium
 from local.control import running_stack, stack_status, wait_until_drained
 from local.stack import HOST, StackPorts, local_aws_client
 
@@ -47,3 +49,21 @@ def stack() -> Iterator[RunningStack]:
     # of routes and lists keeps each test's configuration its own (deployments default to a minute).
     with running_stack("e2e-stack.log", {"CONFIG_CACHE_SECONDS": "1"}) as ports:
         yield RunningStack(ports)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium to drive. Missing, it fails the tests in CI (which installs one) and skips them elsewhere."""
+    found = find_chromium()
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("Chromium is missing: .ci/run should have installed it (apt-get install chromium)", pytrace=False)
+    pytest.skip("Chromium is missing: apt-get install chromium (or set $CHROMIUM) to run the browser tests")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[HeadlessChromium]:
+    """One headless browser per test module: starting one takes a second or two, and open() starts each page afresh."""
+    with HeadlessChromium(chromium) as running:
+        yield running
