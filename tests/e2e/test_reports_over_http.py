@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
 
+from local.browser import HeadlessChromium
 from local.control import connect_ad_accounts
-from local.report_check import csv_problems, formula_problems
-from local.tiktok_emulator import report_numbers
+from local.provision import local_secret_value
+from local.report_check import BARS_AS_DRAWN, bar_problems, csv_problems, formula_problems
+from local.scenario import signed_tiktok, tiktok_ad_referral_content, tiktok_body, tiktok_text_content
+from local.stack import RUN_DIR
+from local.tiktok_emulator import API_PREFIX, BENCH_TOKEN, report_numbers
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -117,3 +122,63 @@ def test_the_reports_api_answers_json_csv_and_clear_refusals(stack: RunningStack
         answer = requests.get(url, params={"advertiser_id": advertiser_id, **params}, timeout=10)
         assert answer.status_code == 400, case
         assert says in answer.json()["message"], case
+
+
+def tiktok_leads(stack: RunningStack, advertiser_id: str, ad_clicks: int, organic: int) -> None:
+    """Conversations on a TikTok business linked to the ad account: some opened by a click on its DM ad, some not."""
+    business = f"e2e-reports-{advertiser_id[-4:]}"
+    link = f"{stack.api}/admin/advertisers/{advertiser_id}/links/tiktok/{business}"
+    requests.put(link, json={}, timeout=10).raise_for_status()
+    (ad,) = [a for a in stack_catalogue(stack, advertiser_id) if a.get("destination") != "SOCIAL_MEDIA_APP"]
+    now = int(time.time())
+    bodies = []
+    for n in range(ad_clicks + organic):
+        customer, ms = f"e2e-report-{advertiser_id[-4:]}-{n}", now * 1000 + n
+        if n < ad_clicks:
+            click = tiktok_ad_referral_content(customer, business, ms, {"advertiser_id": advertiser_id, "ad_id": ad["ad_id"]})
+            bodies.append(tiktok_body("im_referral_msg", business, click, now))
+        content = tiktok_text_content(customer, business, f"e2e-report-msg-{advertiser_id[-4:]}-{n}", ms + 1, "Hello")
+        bodies.append(tiktok_body("im_receive_msg", business, content, now))
+    for body in bodies:
+        delivery = signed_tiktok("", body, local_secret_value("TIKTOK_APP_SECRET"), now)
+        requests.post(f"{stack.api}/webhooks/tiktok", data=body, headers=delivery.headers, timeout=10).raise_for_status()
+    stack.drained()
+
+
+def stack_catalogue(stack: RunningStack, advertiser_id: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        f"{stack.tiktok}{API_PREFIX}/ad/get/",
+        params={"advertiser_id": advertiser_id},
+        headers={"Access-Token": BENCH_TOKEN},
+        timeout=10,
+    ).json()
+    return list(answer["data"]["list"])
+
+
+def test_the_page_renders_in_headless_chromium_with_bars_matching_the_json(
+    stack: RunningStack, ad_accounts: list[str], browser: HeadlessChromium
+) -> None:
+    advertiser_id = ad_accounts[-2]
+    tiktok_leads(stack, advertiser_id, ad_clicks=3, organic=2)
+    fire_hourly(stack)
+    params = {"advertiser_id": advertiser_id, "from": "2026-11-01", "to": "2026-12-31"}
+    daily = requests.get(f"{stack.api}/admin/reports", params={**params, "group_by": "day"}, timeout=10).json()
+    view = requests.Request("GET", f"{stack.api}/admin/reports/view", params=params).prepare().url
+    assert view
+
+    browser.open(view)
+    drawn = browser.evaluate(BARS_AS_DRAWN)
+    shot = browser.screenshot(RUN_DIR / "e2e-report-page.png")
+
+    assert len(drawn) == 2 * 61  # two series, every day of November and December
+    assert not bar_problems(drawn, daily)
+    today = next(row for row in daily["rows"] if row["ad_flow_leads"])
+    assert (today["ad_flow_leads"], today["organic_flow_leads"]) == (3, 2)
+    assert any(bar["value"] and bar["height"] > 1 for bar in drawn)
+    assert browser.requests_made() == [view], "the page loads nothing but itself"
+    assert browser.evaluate("document.querySelector('svg').getAttribute('aria-labelledby')") == "chart-title chart-desc"
+    assert "ad-flow leads" in browser.evaluate("document.querySelector('svg desc').textContent")
+    rows = browser.evaluate("[...document.querySelectorAll('table tbody tr')].length")
+    by_ad = requests.get(f"{stack.api}/admin/reports", params={**params, "group_by": "ad"}, timeout=10).json()
+    assert rows == len(by_ad["rows"]) + 1  # and the totals
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -40,6 +40,7 @@ def report_page(daily: Report, by_ad: Report, advertiser_name: str | None) -> st
     currency = daily.currency or "the ad account's currency"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><!-- no favicon request: the page asks for nothing but itself -->
 <title>{escape(title)}</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:62rem;padding:0 1rem;color:#1f2328}}
