@@ -300,7 +300,32 @@ def sample_events() -> dict[str, dict[str, Any]]:
         "token_refresh_schedule": refresh,
         "report_rollup_daily": {"granularity": "daily"},
         "report_rollup_hourly": {"granularity": "hourly"},
+        "report_rollup_batch": {
+            "Records": [
+                sqs_record(1, rollup("7100000000000000001", "2025-11-21", "2025-11-22", "EUR"), "RollupQueue"),
+                sqs_record(2, rollup("7100000000000000002", "2025-11-21", "2025-11-22", None), "RollupQueue"),
+            ]
+        },
+        "admin_get_report": http_event(
+            "GET",
+            "/admin/{proxy+}",
+            "/admin/reports?advertiser_id=7100000000000000001&from=2025-11-16&to=2025-11-22&group_by=ad",
+        ),
+        "admin_get_report_csv": http_event(
+            "GET",
+            "/admin/{proxy+}",
+            "/admin/reports?advertiser_id=7100000000000000001&from=2025-11-16&to=2025-11-22&group_by=day&format=csv",
+        ),
+        "admin_view_report": http_event(
+            "GET", "/admin/{proxy+}", "/admin/reports/view?advertiser_id=7100000000000000001&from=2025-11-16&to=2025-11-22"
+        ),
     }
+
+
+def rollup(advertiser_id: str, first_day: str, last_day: str, currency: str | None) -> str:
+    """A RollupQueue message as the hourly schedule queues it."""
+    request = {"advertiser_id": advertiser_id, "first_day": first_day, "last_day": last_day, "granularity": "hourly"}
+    return json.dumps({"kind": "ReportRollup", **request, "currency": currency})
 
 
 def render(event: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from local.sample_events import EVENTS_DIR, render, sample_events
 from local.scenario import DEMO_PHONE_NUMBER_ID
 from tests.integration.conftest import TEMPLATE, IntegrationStack
 from tests.integration.test_ad_cards import linked
+from tests.integration.test_connections import connect
 
 EVENTS = EVENTS_DIR
 FUNCTION_OF_PREFIX = {
@@ -105,6 +106,21 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert invoke("TokenRefreshFunction", load("token_refresh_schedule"))["due"] == 0
     assert invoke("ReportRollupFunction", load("report_rollup_daily"))["granularity"] == "daily"
     assert invoke("ReportRollupFunction", load("report_rollup_hourly"))["granularity"] == "hourly"
+    # Not connected here: each request is done (NEEDS_REAUTH, nothing to roll up with), none is retried.
+    assert invoke("ReportRollupFunction", load("report_rollup_batch")) == {"batchItemFailures": []}
+    assert invoke("AdminFunction", load("admin_get_report"))["statusCode"] == 400  # unknown advertiser
+
+
+def test_report_samples_with_a_connected_ad_account(aws_stack: IntegrationStack) -> None:
+    connect(aws_stack, "advertiser")
+    invoke = aws_stack.runtime.invoke
+    assert invoke("ReportRollupFunction", load("report_rollup_batch")) == {"batchItemFailures": []}
+    report = json.loads(invoke("AdminFunction", load("admin_get_report"))["body"])
+    assert (report["currency"], report["totals"]["spend"] != "0") == ("EUR", True)
+    csv_answer = invoke("AdminFunction", load("admin_get_report_csv"))
+    assert csv_answer["body"].startswith("day,currency,spend,impressions,clicks")
+    assert len(csv_answer["body"].splitlines()) == 1 + 7
+    assert "<svg" in invoke("AdminFunction", load("admin_view_report"))["body"]
 
 
 def test_signal_samples_with_a_connected_ad_account(aws_stack: IntegrationStack) -> None:
