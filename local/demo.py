@@ -343,7 +343,8 @@ def rollup_report(ports: StackPorts, items: list[dict[str, Any]], reports_table:
     currency = by_ad["currency"]
     print(f"  {'ad (campaign)':<44}{'spend':>10}{'leads':>7}{'per lead':>10}{'TikTok':>8}{'ours':>6}")
     for row in by_ad["rows"]:
-        name = f"{row.get('ad_name') or row['kind']} ({row.get('campaign_name') or '-'})" if row["ad_id"] else row["kind"]
+        campaign = f" ({row['campaign_name']})" if row.get("campaign_name") else ""
+        name = f"{row.get('ad_name') or 'ad ' + row['ad_id']}{campaign}" if row["ad_id"] else row["kind"]
         leads = row["ad_flow_leads"] + row["organic_flow_leads"]
         per_lead = f"{Decimal(row['cost_per_lead']):.2f}" if row["cost_per_lead"] else "n/a"
         ours = row["ad_leads"] if row["ad_id"] else ""
@@ -355,7 +356,10 @@ def rollup_report(ports: StackPorts, items: list[dict[str, Any]], reports_table:
         f"  {'all (' + currency + ')':<44}{Decimal(totals['spend']):>10.2f}{all_leads:>7}{per_lead_all:>10}"
         f"{totals['tiktok_conversations']:>8}{totals['ad_leads']:>6}"
     )
-    print(f"  TikTok counted {totals['tiktok_conversations']} conversations, we counted {totals['ad_leads']} TikTok-ad leads")
+    print(
+        f"  TikTok counted {totals['tiktok_conversations']} conversations, we counted {totals['ad_leads']} TikTok-ad leads "
+        "(the emulator's numbers are made up; in an ad account the difference is the attribution gap)"
+    )
     print(f"  CSV   {csv_path}\n  page  {page_path}")
     drawn = screenshot_report(view.url, RUN_DIR / f"report-{DEMO_ADVERTISER}.png")
 
