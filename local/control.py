@@ -77,10 +77,27 @@ def wait_until_drained(ports: StackPorts, timeout: float = DRAIN_TIMEOUT_SECONDS
     raise SystemExit(f"Queues did not drain within {timeout} s: {stack_status(ports)['queues']}")
 
 
+@contextmanager
+def pointed_at_stack(ports: StackPorts) -> Iterator[None]:
+    """The package's AWS clients talk to the stack's moto inside, and to whatever they talked to before after."""
+    from messaging_partner.adapters.aws import clients
+
+    from .stack import aws_environment
+
+    saved = dict(os.environ)
+    os.environ.update(aws_environment(ports.aws))
+    clients.client.cache_clear()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        clients.client.cache_clear()
+
+
 def connect_ad_accounts(ports: StackPorts, count: int) -> list[str]:
     """The emulator's bench ad accounts (POST /_emulator/advertisers), stored in AccountLinks as the OAuth callback
     stores them: time zone and currency from /advertiser/info/, token encrypted with the stack's KMS key."""
-    from messaging_partner.adapters.aws import clients
     from messaging_partner.adapters.aws.account_links import DynamoAccountStore
     from messaging_partner.adapters.aws.kms import KmsTokenCipher
     from messaging_partner.adapters.tiktok_api.auth import advertiser_profiles
@@ -88,7 +105,6 @@ def connect_ad_accounts(ports: StackPorts, count: int) -> list[str]:
     from messaging_partner.domain.models import AdvertiserAccount, AdvertiserProfile
     from messaging_partner.domain.tokens import token_context
 
-    from .stack import aws_environment
     from .tiktok_emulator import API_PREFIX, BENCH_TOKEN
 
     tiktok = f"http://{HOST}:{ports.tiktok}"
@@ -96,22 +112,21 @@ def connect_ad_accounts(ports: StackPorts, count: int) -> list[str]:
     answer.raise_for_status()
     advertiser_ids: list[str] = answer.json()["advertiser_ids"]
     profiles = advertiser_profiles(TikTokClient(f"{tiktok}{API_PREFIX}/"), advertiser_ids, BENCH_TOKEN)
-    os.environ.update(aws_environment(ports.aws))
-    clients.client.cache_clear()
-    resources = stack_status(ports)["resources"]
-    store, cipher = DynamoAccountStore(resources["AccountLinksTable"]), KmsTokenCipher(resources["TokenKey"])
-    now_ms = int(time.time() * 1000)
-    for advertiser_id in advertiser_ids:
-        profile = profiles.get(advertiser_id, AdvertiserProfile())
-        store.save_advertiser(
-            AdvertiserAccount(
-                advertiser_id=advertiser_id,
-                name=f"Bench advertiser {advertiser_id[-4:]}",
-                workspace="bench",
-                token_ciphertext=cipher.encrypt(BENCH_TOKEN, token_context("advertiser", advertiser_id)),
-                timezone=profile.timezone,
-                currency=profile.currency,
-                connected_at_ms=now_ms,
+    with pointed_at_stack(ports):
+        resources = stack_status(ports)["resources"]
+        store, cipher = DynamoAccountStore(resources["AccountLinksTable"]), KmsTokenCipher(resources["TokenKey"])
+        now_ms = int(time.time() * 1000)
+        for advertiser_id in advertiser_ids:
+            profile = profiles.get(advertiser_id, AdvertiserProfile())
+            store.save_advertiser(
+                AdvertiserAccount(
+                    advertiser_id=advertiser_id,
+                    name=f"Bench advertiser {advertiser_id[-4:]}",
+                    workspace="bench",
+                    token_ciphertext=cipher.encrypt(BENCH_TOKEN, token_context("advertiser", advertiser_id)),
+                    timezone=profile.timezone,
+                    currency=profile.currency,
+                    connected_at_ms=now_ms,
+                )
             )
-        )
     return advertiser_ids

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
+from local.runtime import LambdaContext
 from local.stack import scheduled_event
 from local.tiktok_emulator import API_PREFIX, report_numbers
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
@@ -96,3 +97,16 @@ def test_the_template_gives_the_rollup_queue_a_dlq_and_the_function_its_concurre
     queue = TEMPLATE.resources["RollupQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["RollupDLQ", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * TEMPLATE.resources["ReportRollupFunction"]["Properties"]["Timeout"]
+
+
+def test_an_unreadable_request_fails_alone_and_none_starts_too_close_to_the_timeout(aws_stack: IntegrationStack) -> None:
+    connect(aws_stack, "advertiser")
+    aws_stack.runtime.invoke("ReportRollupFunction", {"granularity": "hourly"})
+    event = aws_stack.sqs_event(aws_stack.drain("RollupQueue"), "RollupQueue")
+    event["Records"].append({**event["Records"][0], "messageId": "unreadable", "body": '{"advertiser_id": 7}'})
+    response = aws_stack.runtime.invoke("ReportRollupFunction", event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "unreadable"}]}
+
+    handler = aws_stack.runtime.handler("ReportRollupFunction")
+    late = handler(event, LambdaContext("ReportRollupFunction", timeout_seconds=20))  # less than the 30 s it keeps
+    assert len(late["batchItemFailures"]) == len(event["Records"])
