@@ -340,7 +340,7 @@ def rollup_report(ports: StackPorts, items: list[dict[str, Any]], reports_table:
     csv_path.write_text(csv_text)
     page_path.write_text(view.text)
 
-    currency = by_ad["currency"]
+    currency = by_ad["currency"] or "currency unknown"
     print(f"  {'ad (campaign)':<44}{'spend':>10}{'leads':>7}{'per lead':>10}{'TikTok':>8}{'ours':>6}")
     for row in by_ad["rows"]:
         campaign = f" ({row['campaign_name']})" if row.get("campaign_name") else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -19,7 +19,7 @@ from handler_support.settings import settings
 from handler_support.wiring import AdminAdapters
 from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
 from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
-from messaging_partner.domain.leads import local_day
+from messaging_partner.domain.leads import local_date
 from messaging_partner.domain.models import (
     AccountLink,
     AdvertiserAccount,
@@ -276,7 +276,7 @@ def _report_query(params: dict[str, str]) -> tuple[ReportQuery, AdvertiserAccoun
     if found is None:
         return json_response(400, {"message": str(UnknownAdvertiser(advertiser_id))})
     account = found[0]
-    today = date.fromisoformat(local_day(_now_ms(), account.timezone))
+    today = local_date(_now_ms(), account.timezone)
     try:
         return report_query(advertiser_id, params.get("from"), params.get("to"), params.get("group_by"), today), account
     except InvalidReportQuery as refused:
@@ -287,7 +287,7 @@ def _report(query: ReportQuery, account: AdvertiserAccount, items: list[ReportIt
     """Ads with leads but no TikTok numbers in the range are named from the ad cache (one batch read)."""
     unnamed = sorted({i.ad_id for i in items if i.ad_id and not (i.metrics and i.metrics.ad_name)})
     cards = _adapters().ad_cache.get_many(query.advertiser_id, unnamed) if unnamed else {}
-    return build_report(query, items, account.timezone, cards)
+    return build_report(query, items, account.timezone, cards, account.currency)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -21,13 +21,13 @@ from handler_support.observability import logger, metrics, tracer
 from handler_support.settings import settings
 from handler_support.wiring import RollupAdapters
 from messaging_partner.domain.reports import Granularity, RollupRequest
-from messaging_partner.domain.rollups import rollup_requests
+from messaging_partner.domain.rollups import RollupOutcome, rollup_requests
 
 # A batch whose every ad account failed (TikTok throttling all of them, say) is not a function error:
 # each record goes back to the queue, as when some fail.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # An ad account takes a few paced calls; one not started this close to the timeout is left to the queue, untouched.
-STOP_BEFORE_TIMEOUT_MS = 30_000
+STOP_BEFORE_TIMEOUT_MS = 60_000
 
 
 class NotStartedInTime(Exception):
@@ -81,7 +81,11 @@ def _roll_up(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             raise
         metrics.add_metric(name=f"Rollup_{result.outcome.value}", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="RollupReportCalls", unit=MetricUnit.Count, value=result.report_calls)
-        logger.info("Report rolled up", extra={**vars(result), "first_day": request.first_day, "last_day": request.last_day})
+        details = {**vars(result), "first_day": request.first_day, "last_day": request.last_day}
+        if result.outcome is RollupOutcome.REFUSED:  # done, not retried: a person has to look (the reason says what)
+            logger.error("Report rollup refused by TikTok", extra=details)
+        else:
+            logger.info("Report rolled up", extra=details)
         return result.outcome.value
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from botocore.exceptions import ClientError
 
 from local.runtime import LambdaContext
 from local.stack import scheduled_event
 from local.tiktok_emulator import API_PREFIX, report_numbers
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
+from messaging_partner.adapters.aws.reports import DynamoReports, beside_transactions
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
 from messaging_partner.adapters.tiktok_api.reports import TikTokReportsApi
-from messaging_partner.domain.reports import Granularity, RollupRequest
+from messaging_partner.domain.models import LeadCount
+from messaging_partner.domain.reports import AdDayMetrics, Granularity, RollupRequest
 from tests.integration.conftest import TEMPLATE, IntegrationStack, RunningEmulator
 from tests.integration.test_connections import connect
 
@@ -67,8 +74,9 @@ def test_a_batch_rolls_each_ad_account_up_with_few_aws_requests(aws_stack: Integ
     body = json.loads(report["body"])
     assert body["currency"] == "EUR"
     spend = {row["ad_id"]: row["spend"] for row in body["rows"] if row["ad_id"]}
-    expected = report_numbers(ADVERTISER, "1790000000000001", today())
-    assert float(spend["1790000000000001"]) >= float(expected["spend"])  # today's numbers are part of the two days
+    (request,) = [RollupRequest.model_validate_json(m["Body"]) for m in messages if ADVERTISER in m["Body"]]
+    expected = sum(Decimal(report_numbers(ADVERTISER, "1790000000000001", day)["spend"]) for day in request.days)
+    assert Decimal(spend["1790000000000001"]) == expected  # the last seven days hold the two rolled up
 
 
 def test_every_page_is_read(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
@@ -110,3 +118,35 @@ def test_an_unreadable_request_fails_alone_and_none_starts_too_close_to_the_time
     handler = aws_stack.runtime.handler("ReportRollupFunction")
     late = handler(event, LambdaContext("ReportRollupFunction", timeout_seconds=20))  # less than the 30 s it keeps
     assert len(late["batchItemFailures"]) == len(event["Records"])
+
+
+def test_numbers_tiktok_takes_back_leave_the_leads_and_an_item_without_leads_goes(aws_stack: IntegrationStack) -> None:
+    reports = DynamoReports(aws_stack.provisioned.attribute("ReportsTable", "Ref"))
+    day, numbers = "2026-11-30", AdDayMetrics("1", "2026-11-30", Decimal("12.30"), 10, 1, 0, 0, ad_name="A")
+    reports.put_metrics(ADVERTISER, numbers, "EUR")
+    reports.put_metrics(ADVERTISER, replace(numbers, ad_id="2", ad_name=None), "EUR")
+    lead = reports.lead_increment(LeadCount(ADVERTISER, day, "AD#1"))
+    aws_stack.session.client("dynamodb").transact_write_items(TransactItems=[lead])
+    assert [(i.bucket, i.leads, i.metrics.spend) for i in reports.rolled_up(ADVERTISER, [day])] == [  # type: ignore[union-attr]
+        ("AD#1", 1, Decimal("12.3")),
+        ("AD#2", 0, Decimal("12.3")),
+    ]
+    reports.clear_metrics(ADVERTISER, day, "AD#1")
+    reports.clear_metrics(ADVERTISER, day, "AD#2")
+    assert [(i.bucket, i.leads, i.metrics) for i in reports.items(ADVERTISER, [day])] == [("AD#1", 1, None)]
+
+
+def test_a_write_waits_out_a_lead_being_counted_in_a_transaction() -> None:
+    conflict = ClientError({"Error": {"Code": "TransactionConflictException", "Message": "busy"}}, "UpdateItem")
+    attempts, sleeps = [], []
+
+    def write() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise conflict
+        return "written"
+
+    assert beside_transactions(write, sleep=sleeps.append) == "written"
+    assert sleeps == [0.05, 0.1]
+    with pytest.raises(ClientError):
+        beside_transactions(lambda: (_ for _ in ()).throw(conflict), sleep=sleeps.append)

@@ -16,9 +16,11 @@ from messaging_partner.domain.reports import (
     InvalidReportQuery,
     Leads,
     ReportItem,
+    ReportPagesDisagree,
     ReportQuery,
     ReportUnreadable,
     build_report,
+    complete_report,
     parse_report_row,
     ratio,
     report_query,
@@ -105,6 +107,21 @@ def test_metrics_tiktok_leaves_empty_count_as_zero() -> None:
 def test_an_unreadable_row_says_what_is_wrong(bad: Any, says: str) -> None:
     with pytest.raises(ReportUnreadable, match=says):
         parse_report_row(bad)
+
+
+def test_pages_that_do_not_add_up_are_refused_before_anything_is_cleared() -> None:
+    one = metrics("1", "2026-11-30", "1.00", 1, 1)
+    assert complete_report([one], 1, calls=1).rows == [one]
+    assert complete_report([one], None, calls=1).rows == [one]  # no count given: nothing to compare
+    with pytest.raises(ReportPagesDisagree, match="counted 2 rows, its pages held 1"):
+        complete_report([one], 2, calls=2)
+    with pytest.raises(ReportPagesDisagree, match="came twice"):
+        complete_report([one, one], 2, calls=2)
+
+
+def test_names_tiktok_leaves_empty_are_none_after_trimming() -> None:
+    parsed = parse_report_row(row(ad_name=" - ", campaign_name="  Spring  ", adgroup_name=""))
+    assert (parsed.ad_name, parsed.campaign_name, parsed.adgroup_name) == (None, "Spring", None)
 
 
 # ---------------------------------------------------------------- derived metrics
@@ -194,6 +211,21 @@ def test_by_ad_names_each_ad_and_keeps_other_buckets_apart_and_last() -> None:
     assert rows[0]["ctr"] == "0.013333"  # 20 / 1500 over both days
     assert rows[2]["cost_per_lead"] is None  # spend but no leads
     assert rows[2]["ctr"] is None  # no impressions
+
+
+def test_a_renamed_ad_shows_its_newest_name() -> None:
+    items = [
+        ReportItem("2026-11-28", "AD#1", metrics=metrics("1", "2026-11-28", "1.00", 1, 1, ad_name="Old name")),
+        ReportItem("2026-11-30", "AD#1", metrics=metrics("1", "2026-11-30", "1.00", 1, 1, ad_name="New name")),
+    ]
+    (only,) = build_report(query(Grouping.AD), items, "UTC").as_json()["rows"]
+    assert only["ad_name"] == "New name"
+
+
+def test_the_ad_accounts_currency_stands_in_when_nothing_was_rolled_up() -> None:
+    leads_only = [ReportItem("2026-11-30", "ORGANIC", leads=2)]
+    assert build_report(query(Grouping.DAY), leads_only, "UTC", currency="EUR").currency == "EUR"
+    assert build_report(query(Grouping.DAY), ITEMS, "UTC", currency="USD").currency == "EUR"  # what TikTok reported
 
 
 def test_by_campaign_sums_ads_of_the_same_campaign() -> None:

@@ -12,7 +12,7 @@ import pytest
 from messaging_partner.adapters.tiktok_api.pacing import Pacer
 from messaging_partner.domain.errors import AdvertiserUnavailable, TikTokApiError
 from messaging_partner.domain.models import AccountLinkStatus, AdReference, AdvertiserAccount
-from messaging_partner.domain.reports import AdDayMetrics, AdDayReport, Granularity, ReportItem, RollupRequest
+from messaging_partner.domain.reports import AdDayMetrics, AdDayReport, Granularity, ReportItem, ReportUnreadable, RollupRequest
 from messaging_partner.domain.rollups import (
     ROLLUP_QPS_SHARE,
     ReportRollup,
@@ -149,6 +149,14 @@ class FakeReportStore:
         self.writes += 1
 
 
+class FakeCurrencies:
+    def __init__(self) -> None:
+        self.kept: dict[str, str] = {}
+
+    def remember_currency(self, advertiser_id: str, currency: str) -> None:
+        self.kept.setdefault(advertiser_id, currency)
+
+
 class FakeCards:
     def __init__(self, cards: Iterable[AdReference] = ()) -> None:
         self.cards = {c.ad_id: c for c in cards}
@@ -177,8 +185,8 @@ def test_a_rollup_sets_tiktoks_numbers_beside_the_leads_and_names_ads_from_the_c
     store = FakeReportStore({("2026-11-30", "AD#1"): ReportItem("2026-11-30", "AD#1", leads=3)})
     cards = FakeCards([AdReference(ad_id="1", ad_name="Card name", campaign_name="Spring", adgroup_name="18-34")])
     tiktok = FakeReports([numbers("1", "2026-11-29"), numbers("1", "2026-11-30"), numbers("2", "2026-11-30")])
-    result = ReportRollup(FakeTokens(), tiktok, store, cards).run(REQUEST)
-    assert (result.outcome, result.rows, result.written, result.cleared, result.report_calls) == (
+    result = ReportRollup(FakeTokens(), tiktok, store, cards, FakeCurrencies()).run(REQUEST)
+    assert (result.outcome, result.ad_days, result.written, result.cleared, result.report_calls) == (
         RollupOutcome.ROLLED_UP,
         3,
         3,
@@ -196,7 +204,7 @@ def test_a_rollup_sets_tiktoks_numbers_beside_the_leads_and_names_ads_from_the_c
 def test_running_it_again_writes_nothing_and_leaves_the_same_items() -> None:
     store = FakeReportStore()
     tiktok = FakeReports([numbers("1", "2026-11-29"), numbers("1", "2026-11-30")])
-    rollup = ReportRollup(FakeTokens(), tiktok, store, FakeCards())
+    rollup = ReportRollup(FakeTokens(), tiktok, store, FakeCards(), FakeCurrencies())
     rollup.run(REQUEST)
     first = dict(store.held)
     again = rollup.run(REQUEST)
@@ -207,7 +215,7 @@ def test_running_it_again_writes_nothing_and_leaves_the_same_items() -> None:
 def test_tiktoks_corrections_replace_and_remove_what_was_rolled_up() -> None:
     store = FakeReportStore()
     tiktok = FakeReports([numbers("1", "2026-11-29"), numbers("2", "2026-11-29")])
-    rollup = ReportRollup(FakeTokens(), tiktok, store, FakeCards())
+    rollup = ReportRollup(FakeTokens(), tiktok, store, FakeCards(), FakeCurrencies())
     rollup.run(REQUEST)
     store.held[("2026-11-29", "AD#2")] = replace(store.held[("2026-11-29", "AD#2")], leads=1)
     tiktok.rows = [numbers("1", "2026-11-29", spend="12.00")]  # TikTok corrected ad 1 and took ad 2's day away
@@ -217,36 +225,54 @@ def test_tiktoks_corrections_replace_and_remove_what_was_rolled_up() -> None:
     assert store.held[("2026-11-29", "AD#2")] == ReportItem("2026-11-29", "AD#2", leads=1)
 
 
-def test_an_ad_account_without_a_known_currency_asks_tiktok() -> None:
+def test_an_ad_account_without_a_known_currency_asks_tiktok_once_and_keeps_it() -> None:
     tiktok = FakeReports([numbers("1", "2026-11-30")])
-    store = FakeReportStore()
-    ReportRollup(FakeTokens(), tiktok, store, FakeCards()).run(REQUEST.model_copy(update={"currency": None}))
+    store, currencies = FakeReportStore(), FakeCurrencies()
+    ReportRollup(FakeTokens(), tiktok, store, FakeCards(), currencies).run(REQUEST.model_copy(update={"currency": None}))
     assert tiktok.currency_asked == 1
     assert store.held[("2026-11-30", "AD#1")].currency == "USD"
+    assert currencies.kept == {REQUEST.advertiser_id: "USD"}  # the next fan-out carries it: no second question
 
 
 @pytest.mark.parametrize("code", [40105, 40106])
 def test_a_revoked_token_marks_the_ad_account_and_the_request_is_done(code: int) -> None:
     tokens = FakeTokens()
     tiktok = FakeReports([], error=TikTokApiError(code, "revoked", path="report/integrated/get/"))
-    result = ReportRollup(tokens, tiktok, FakeReportStore(), FakeCards()).run(REQUEST)
+    result = ReportRollup(tokens, tiktok, FakeReportStore(), FakeCards(), FakeCurrencies()).run(REQUEST)
     assert result.outcome is RollupOutcome.NEEDS_REAUTH
     assert tokens.rejections == [code]
 
 
 def test_an_ad_account_that_needs_reauthorization_is_done_without_calling_tiktok() -> None:
     tiktok = FakeReports([], error=AssertionError("TikTok must not be called"))
-    result = ReportRollup(FakeTokens(unavailable=True), tiktok, FakeReportStore(), FakeCards()).run(REQUEST)
+    result = ReportRollup(FakeTokens(unavailable=True), tiktok, FakeReportStore(), FakeCards(), FakeCurrencies()).run(REQUEST)
     assert result.outcome is RollupOutcome.NEEDS_REAUTH
     assert "connect it again" in (result.reason or "")
 
 
-@pytest.mark.parametrize("code", [40100, 40133, 50000, 40002])
+@pytest.mark.parametrize("code", [40001, 40118, 40125, 40002, 40300, 40301])
+def test_what_asking_again_cannot_change_ends_the_request_as_refused(code: int) -> None:
+    tiktok = FakeReports([], error=TikTokApiError(code, "no", path="report/integrated/get/"))
+    store = FakeReportStore()
+    result = ReportRollup(FakeTokens(), tiktok, store, FakeCards(), FakeCurrencies()).run(REQUEST)
+    assert result.outcome is RollupOutcome.REFUSED
+    assert str(code) in (result.reason or "")
+    assert store.writes == 0
+
+
+def test_an_unreadable_report_ends_the_request_as_refused_and_writes_nothing() -> None:
+    tiktok = FakeReports([], error=ReportUnreadable("metric spend is 'abc', not a number"))
+    result = ReportRollup(FakeTokens(), tiktok, FakeReportStore(), FakeCards(), FakeCurrencies()).run(REQUEST)
+    assert result.outcome is RollupOutcome.REFUSED
+    assert result.reason == "TikTok's report cannot be read: metric spend is 'abc', not a number"
+
+
+@pytest.mark.parametrize("code", [40100, 40133, 40016, 50000, 51065])
 def test_throttling_and_other_failures_are_raised_for_the_queue_to_try_again(code: int) -> None:
     tokens = FakeTokens()
     tiktok = FakeReports([], error=TikTokApiError(code, "no", path="report/integrated/get/"))
     store = FakeReportStore()
     with pytest.raises(TikTokApiError):
-        ReportRollup(tokens, tiktok, store, FakeCards()).run(REQUEST)
+        ReportRollup(tokens, tiktok, store, FakeCards(), FakeCurrencies()).run(REQUEST)
     assert tokens.rejections == []
     assert store.writes == 0

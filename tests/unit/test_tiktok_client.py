@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,9 @@ import requests
 
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.adapters.tiktok_api.reports import TikTokReportsApi
 from messaging_partner.domain.errors import ADVERTISER_TOKEN_REVOKED, TikTokApiError, TikTokTransportError
+from messaging_partner.domain.reports import ReportPagesDisagree
 
 
 @dataclass
@@ -110,3 +113,55 @@ def test_transport_errors(answer: Any) -> None:
 def test_partial_success_is_success() -> None:
     api, _, _ = client(envelope(20001, {"list": []}))
     assert api.get("ad/get/") == {"list": []}
+
+
+# ---------------------------------------------------------------- the report endpoint
+
+
+def report_page(rows: list[dict[str, Any]], page: int, total_page: int | None, total_number: int | None) -> FakeResponse:
+    page_info = {"page": page, "page_size": 2}
+    if total_page is not None:
+        page_info.update(total_page=total_page, total_number=total_number)
+    return envelope(0, {"list": rows, "page_info": page_info})
+
+
+def report_row(ad_id: str, day: str = "2026-11-30") -> dict[str, Any]:
+    return {"dimensions": {"ad_id": ad_id, "stat_time_day": f"{day} 00:00:00"}, "metrics": {"spend": "1.50"}}
+
+
+def test_a_report_is_read_page_by_page_with_the_documented_query() -> None:
+    api, session, _ = client(
+        report_page([report_row("1"), report_row("2")], 1, 2, 3),
+        report_page([report_row("3")], 2, 2, 3),
+    )
+    report = TikTokReportsApi(api, page_size=2).ad_days("7100", "token", "2026-11-29", "2026-11-30")
+    assert ([row.ad_id for row in report.rows], report.calls) == (["1", "2", "3"], 2)
+    query = session.calls[0]["params"]
+    assert (query["report_type"], query["data_level"], query["page"], query["page_size"]) == ("BASIC", "AUCTION_AD", 1, 2)
+    assert json.loads(query["dimensions"]) == ["ad_id", "stat_time_day"]
+    assert {"spend", "impressions", "clicks", "conversion"} <= set(json.loads(query["metrics"]))
+    (status_filter,) = json.loads(query["filtering"])
+    assert (status_filter["field_name"], json.loads(status_filter["filter_value"])) == ("ad_status", ["STATUS_ALL"])
+    assert session.calls[1]["params"]["page"] == 2
+
+
+def test_a_report_without_page_info_is_one_page_and_an_empty_page_ends_it() -> None:
+    api, _, _ = client(report_page([report_row("1")], 1, None, None))
+    assert len(TikTokReportsApi(api).ad_days("7100", "token", "2026-11-30", "2026-11-30").rows) == 1
+    api, session, _ = client(report_page([report_row("1")], 1, 5, 1), report_page([], 2, 5, 1))
+    assert len(TikTokReportsApi(api).ad_days("7100", "token", "2026-11-30", "2026-11-30").rows) == 1
+    assert len(session.calls) == 2
+
+
+def test_pages_that_shifted_while_being_read_are_refused() -> None:
+    api, _, _ = client(report_page([report_row("1"), report_row("2")], 1, 2, 4), report_page([report_row("2")], 2, 2, 4))
+    with pytest.raises(ReportPagesDisagree):
+        TikTokReportsApi(api, page_size=2).ad_days("7100", "token", "2026-11-30", "2026-11-30")
+
+
+def test_report_calls_are_paced_retries_included() -> None:
+    paced: list[int] = []
+    session = ScriptedSession([envelope(40100), report_page([report_row("1")], 1, 1, 1)])
+    api = TikTokClient("http://tiktok.test/open_api/v1.3", session=session, sleep=lambda _: None, pace=lambda: paced.append(1))  # type: ignore[arg-type]
+    TikTokReportsApi(api).ad_days("7100", "token", "2026-11-30", "2026-11-30")
+    assert len(paced) == len(session.calls) == 2

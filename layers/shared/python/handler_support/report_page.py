@@ -132,8 +132,9 @@ def busiest(rows: list[dict[str, Any]]) -> str:
 def ad_table(by_ad: Report) -> str:
     report = by_ad.as_json()
     head = (
-        "<tr><th scope='col'>Ad (campaign / ad group)</th><th scope='col'>Spend</th><th scope='col'>Leads</th>"
-        "<th scope='col'>Cost per lead</th><th scope='col'>TikTok's count</th><th scope='col'>Ours minus TikTok's</th></tr>"
+        "<tr><th scope='col'>Ad (campaign / ad group)</th><th scope='col'>Spend</th><th scope='col'>All leads</th>"
+        "<th scope='col'>TikTok-ad leads</th><th scope='col'>Cost per lead</th><th scope='col'>TikTok's count</th>"
+        "<th scope='col'>Ours minus TikTok's</th></tr>"
     )
     body = "".join(_table_row(_card_name(row), row) for row in report["rows"])
     totals = _table_row("All", report["totals"], css="totals")
@@ -153,9 +154,14 @@ def _card_name(row: dict[str, Any]) -> str:
 
 
 def _table_row(name: str, row: dict[str, Any], css: str = "") -> str:
-    leads = row["ad_flow_leads"] + row["organic_flow_leads"]
-    cells = [_cell(row["spend"]), _cell(leads), _cell(row["cost_per_lead"]), _cell(row["tiktok_conversations"])]
-    cells.append(_cell(row["conversation_difference"]))
+    cells = [
+        _cell(row["spend"]),
+        _cell(row["ad_flow_leads"] + row["organic_flow_leads"]),
+        _cell(row["ad_leads"]),
+        _cell(row["cost_per_lead"]),  # spend over the TikTok-ad leads beside it
+        _cell(row["tiktok_conversations"]),
+        _cell(row["conversation_difference"]),
+    ]
     return f"<tr class='{css}'><td>{escape(name)}</td>{''.join(cells)}</tr>"
 
 

@@ -137,6 +137,7 @@ class RollupAdapters:
                 TikTokReportsApi(TikTokClient(config.tiktok_api_base_url, pace=pacer.wait)),
                 DynamoReports(config.reports_table),
                 DynamoAdCache(config.ad_lookups_table),
+                accounts,
             ),
         )
 

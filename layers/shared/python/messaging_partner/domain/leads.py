@@ -10,7 +10,7 @@ always equal a recount and rollups never scan.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .models import Conversation, ConversationSource, LeadCount
@@ -40,3 +40,7 @@ def local_day(epoch_ms: int, timezone: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d")
+
+
+def local_date(epoch_ms: int, timezone: str) -> date:
+    return date.fromisoformat(local_day(epoch_ms, timezone))

@@ -230,6 +230,12 @@ class ReportStore(Protocol):
         ...
 
 
+class CurrencyMemory(Protocol):
+    def remember_currency(self, advertiser_id: str, currency: str) -> None:
+        """Keeps the ad account's currency on it (only where none is kept yet)."""
+        ...
+
+
 class AdCache(Protocol):
     def get_many(self, advertiser_id: str, ad_ids: Iterable[str]) -> dict[str, AdReference]: ...
 

@@ -32,13 +32,20 @@ OTHER_BUCKETS = {
     "SHORT_LINK": "TikTok short links",
     "ORGANIC": "Organic",
 }
+# The Leads field each bucket without an ad of its own counts in (AD#<ad_id>: tiktok_ad).
+LEAD_FIELD_OF_BUCKET = {UNRESOLVED_BUCKET: "unresolved", "META_AD": "meta_ad", "SHORT_LINK": "short_link", "ORGANIC": "organic"}
 MAX_REPORT_DAYS = 93
 RATE_PLACES = Decimal("0.000001")  # CTR and lead rate are fractions: 0.021345
 MONEY_PLACES = Decimal("0.0001")  # CPC, CPM and cost per lead, in the ad account's currency
 
 
 class ReportUnreadable(Exception):
-    """A report row TikTok sent that cannot be read as numbers; the rollup of that ad account fails with it."""
+    """A report row TikTok sent that cannot be read as numbers; asking again would get the same row."""
+
+
+class ReportPagesDisagree(Exception):
+    """The pages of one report do not add up (rows missing or repeated, as when numbers move while paging);
+    nothing is written from such a read, and it is tried again."""
 
 
 # ---------------------------------------------------------------- what a rollup is asked to do
@@ -61,8 +68,12 @@ class RollupRequest(BaseModel):
 
     @property
     def days(self) -> list[str]:
-        first, last = date.fromisoformat(self.first_day), date.fromisoformat(self.last_day)
-        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        return days_between(date.fromisoformat(self.first_day), date.fromisoformat(self.last_day))
+
+
+def days_between(first: date, last: date) -> list[str]:
+    """Every day from first to last, both included, as YYYY-MM-DD."""
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 # ---------------------------------------------------------------- TikTok's numbers
@@ -138,6 +149,20 @@ def parse_report_row(row: Any) -> AdDayMetrics:
     )
 
 
+def complete_report(rows: Sequence[AdDayMetrics], total_number: int | None, calls: int) -> AdDayReport:
+    """Every page read, checked: as many rows as TikTok counted, no ad and day twice (ReportPagesDisagree otherwise).
+
+    A row missing from a read would look like a row TikTok took back, and its numbers would be cleared.
+    """
+    keys = [(row.day, row.ad_id) for row in rows]
+    repeated = len(keys) - len(set(keys))
+    if repeated:
+        raise ReportPagesDisagree(f"{repeated} ad and day rows came twice across the report's pages")
+    if total_number is not None and total_number != len(rows):
+        raise ReportPagesDisagree(f"TikTok counted {total_number} rows, its pages held {len(rows)}")
+    return AdDayReport(rows, calls)
+
+
 def report_day(value: Any) -> str:
     """stat_time_day, "2026-11-30 00:00:00" (or a bare date), as 2026-11-30."""
     text = str(value or "")[:10]
@@ -171,7 +196,8 @@ def count_metric(metrics: Mapping[str, Any], name: str) -> int:
 
 
 def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "", "-") else None
+    text = str(value).strip() if value is not None else ""
+    return text if text not in EMPTY_METRIC else None
 
 
 # ---------------------------------------------------------------- what Reports holds
@@ -189,8 +215,7 @@ class Leads:
 
     @classmethod
     def in_bucket(cls, bucket: str, count: int) -> Leads:
-        name = {UNRESOLVED_BUCKET: "unresolved", "META_AD": "meta_ad", "SHORT_LINK": "short_link", "ORGANIC": "organic"}
-        return cls(**{name.get(bucket, "tiktok_ad"): count})
+        return cls(**{LEAD_FIELD_OF_BUCKET.get(bucket, "tiktok_ad"): count})
 
     def __add__(self, other: Leads) -> Leads:
         return Leads(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -330,8 +355,7 @@ class ReportQuery:
 
     @property
     def days(self) -> list[str]:
-        count = (self.last_day - self.first_day).days + 1
-        return [(self.first_day + timedelta(days=n)).isoformat() for n in range(count)]
+        return days_between(self.first_day, self.last_day)
 
 
 def report_query(advertiser_id: str, first: str | None, last: str | None, grouping: str | None, today: date) -> ReportQuery:
@@ -398,11 +422,16 @@ def _json_columns(columns: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_report(
-    query: ReportQuery, items: Iterable[ReportItem], timezone: str, cards: Mapping[str, AdReference] | None = None
+    query: ReportQuery,
+    items: Iterable[ReportItem],
+    timezone: str,
+    cards: Mapping[str, AdReference] | None = None,
+    currency: str | None = None,
 ) -> Report:
     """The rows of one grouping and the totals, from the ad account's Reports items in the range.
 
-    `cards` (the ad cache, by ad id) names ads that had leads but no TikTok numbers on a day.
+    `cards` (the ad cache, by ad id) names ads that had leads but no TikTok numbers on a day;
+    `currency` (the ad account's) stands in when no item in the range was rolled up.
     """
     items = list(items)
     cards = cards or {}
@@ -414,9 +443,11 @@ def build_report(
         key, labels = _row_key(query.grouping, item, cards.get(item.ad_id or ""))
         known = rows.get(key)
         figures = Figures.of(item) + known.figures if known else Figures.of(item)
-        rows[key] = ReportRow(key, {**labels, **{k: v for k, v in (known.labels if known else {}).items() if v}}, figures)
+        # Items come oldest day first, so a renamed ad or campaign shows its newest name.
+        merged = {**known.labels, **{k: v for k, v in labels.items() if v}} if known else labels
+        rows[key] = ReportRow(key, merged, figures)
     totals = sum((Figures.of(item) for item in items), Figures())
-    currency = next((item.currency for item in items if item.currency), None)
+    currency = next((item.currency for item in items if item.currency), currency)
     ordered = sorted(rows.values(), key=lambda row: (_other_last(row.key), row.key))
     return Report(query, currency, timezone, totals, ordered)
 
@@ -428,20 +459,26 @@ def _other_last(key: str) -> bool:
 def _row_key(grouping: Grouping, item: ReportItem, card: AdReference | None) -> tuple[str, dict[str, str | None]]:
     if grouping is Grouping.DAY:
         return item.day, {"day": item.day}
-    metrics = item.metrics or AdDayMetrics(item.ad_id or "", item.day, Decimal(0), 0, 0, 0, 0)
-    metrics = metrics if metrics.ad_name else metrics.named_by(card)
     if item.ad_id is None:  # organic, Meta, short links, unresolved: a row each, whatever the grouping
         return item.bucket, {"kind": OTHER_BUCKETS.get(item.bucket, item.bucket), "ad_id": None}
+    names = _names(item.metrics, card)
     if grouping is Grouping.AD:
         return item.bucket, {
             "kind": "TikTok ad",
             "ad_id": item.ad_id,
-            "ad_name": metrics.ad_name,
-            "campaign_name": metrics.campaign_name,
-            "adgroup_name": metrics.adgroup_name,
+            "ad_name": names["ad_name"],
+            "campaign_name": names["campaign_name"],
+            "adgroup_name": names["adgroup_name"],
         }
-    return f"CAMPAIGN#{metrics.campaign_id or 'unknown'}", {
+    return f"CAMPAIGN#{names['campaign_id'] or 'unknown'}", {
         "kind": "TikTok campaign",
-        "campaign_id": metrics.campaign_id,
-        "campaign_name": metrics.campaign_name,
+        "campaign_id": names["campaign_id"],
+        "campaign_name": names["campaign_name"],
+    }
+
+
+def _names(metrics: AdDayMetrics | None, card: AdReference | None) -> dict[str, str | None]:
+    """The names TikTok's report gave on that day; the ad cache's where it gave none."""
+    return {
+        name: (getattr(metrics, name) if metrics else None) or (getattr(card, name) if card else None) for name in NAME_METRICS
     }

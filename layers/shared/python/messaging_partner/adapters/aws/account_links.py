@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
@@ -280,6 +281,17 @@ class DynamoAccountStore:
         except dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def remember_currency(self, advertiser_id: str, currency: str) -> None:
+        dynamodb = client("dynamodb")
+        with suppress(dynamodb.exceptions.ConditionalCheckFailedException):  # disconnected meanwhile, or kept already
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": advertiser_pk(advertiser_id), "sk": "META"}),
+                UpdateExpression="SET currency = :currency",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(currency)",
+                ExpressionAttributeValues=to_item({":currency": currency}),
+            )
 
     def _business_item(self, account: BusinessAccount) -> dict[str, Any]:
         item = {"pk": f"BIZ#{account.business_id}", "sk": "TOKEN", **_dump(account)}

@@ -9,19 +9,23 @@ writers never undo each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from messaging_partner.domain.models import LeadCount
-from messaging_partner.domain.reports import AdDayMetrics, ReportItem
+from messaging_partner.domain.reports import NAME_METRICS, AdDayMetrics, ReportItem
 
 from .clients import client
 from .codec import from_item, to_item
 
-COUNTS = ("impressions", "clicks", "conversions", "tiktok_conversations")
-NAMES = ("ad_name", "campaign_id", "campaign_name", "adgroup_id", "adgroup_name")
-METRIC_ATTRIBUTES = ("spend", *COUNTS, "currency", *NAMES)
+METRIC_ATTRIBUTES = ("spend", "impressions", "clicks", "conversions", "tiktok_conversations", "currency", *NAME_METRICS)
+# A lead counted in the same moment holds the item in a transaction; a plain write then fails with this, and
+# botocore does not retry it. The transaction is over in milliseconds.
+CONFLICT_RETRIES = 4
 
 
 def report_pk(advertiser_id: str, day: str) -> str:
@@ -65,35 +69,47 @@ class DynamoReports:
 
     def put_metrics(self, advertiser_id: str, metrics: AdDayMetrics, currency: str | None) -> None:
         """SET what TikTok said, REMOVE what it did not: the item ends the same whatever it held before."""
-        values: dict[str, Any] = {
-            "spend": metrics.spend,
-            "impressions": metrics.impressions,
-            "clicks": metrics.clicks,
-            "conversions": metrics.conversions,
-            "tiktok_conversations": metrics.tiktok_conversations,
-            "currency": currency,
-            **{name: getattr(metrics, name) for name in NAMES},
-        }
+        values: dict[str, Any] = {name: currency if name == "currency" else getattr(metrics, name) for name in METRIC_ATTRIBUTES}
         to_set = [name for name, value in values.items() if value is not None]
         to_remove = [name for name, value in values.items() if value is None]
         expression = "SET " + ", ".join(f"#{n} = :{n}" for n in to_set)
         if to_remove:
             expression += " REMOVE " + ", ".join(f"#{n}" for n in to_remove)
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=to_item({"pk": report_pk(advertiser_id, metrics.day), "sk": f"AD#{metrics.ad_id}"}),
-            UpdateExpression=expression,
-            ExpressionAttributeNames={f"#{n}": n for n in values},
-            ExpressionAttributeValues=to_item({f":{n}": values[n] for n in to_set}),
-        )
+        write = {
+            "TableName": self._table,
+            "Key": to_item({"pk": report_pk(advertiser_id, metrics.day), "sk": f"AD#{metrics.ad_id}"}),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {f"#{n}": n for n in values},
+            "ExpressionAttributeValues": to_item({f":{n}": values[n] for n in to_set}),
+        }
+        beside_transactions(lambda: client("dynamodb").update_item(**write))
 
     def clear_metrics(self, advertiser_id: str, day: str, bucket: str) -> None:
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=to_item({"pk": report_pk(advertiser_id, day), "sk": bucket}),
-            UpdateExpression="REMOVE " + ", ".join(f"#{n}" for n in METRIC_ATTRIBUTES),
-            ExpressionAttributeNames={f"#{n}": n for n in METRIC_ATTRIBUTES},
-        )
+        """An item that never counted a lead goes; one that did keeps its leads and loses TikTok's numbers."""
+        key = to_item({"pk": report_pk(advertiser_id, day), "sk": bucket})
+        dynamodb = client("dynamodb")
+        try:
+            beside_transactions(
+                lambda: dynamodb.delete_item(TableName=self._table, Key=key, ConditionExpression="attribute_not_exists(leads)")
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            remove = {
+                "UpdateExpression": "REMOVE " + ", ".join(f"#{n}" for n in METRIC_ATTRIBUTES),
+                "ExpressionAttributeNames": {f"#{n}": n for n in METRIC_ATTRIBUTES},
+            }
+            beside_transactions(lambda: dynamodb.update_item(TableName=self._table, Key=key, **remove))
+
+
+def beside_transactions(write: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> Any:
+    """A single-item write, tried again while a transaction (a lead being counted) holds the item."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return write()
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
+                raise
+            sleep(0.05 * 2**attempt)
+    return None
 
 
 def _report_item(day: str, values: dict[str, Any]) -> ReportItem:

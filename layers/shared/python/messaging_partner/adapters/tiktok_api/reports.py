@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from messaging_partner.domain.reports import REPORT_METRICS, AdDayReport, parse_report_row
+from messaging_partner.domain.reports import REPORT_METRICS, AdDayReport, complete_report, parse_report_row
 from messaging_partner.domain.rollups import REPORT_RETRY
 
 from .auth import advertiser_profiles
@@ -40,9 +40,10 @@ class TikTokReportsApi:
             data = self._client.get("report/integrated/get/", query, access_token=access_token, retry=REPORT_RETRY)
             calls += 1
             rows += [parse_report_row(row) for row in data.get("list") or []]
-            total_pages = int((data.get("page_info") or {}).get("total_page") or 0)
-            if page >= total_pages or not data.get("list"):
-                return AdDayReport(rows, calls)
+            page_info = data.get("page_info") or {}
+            if page >= int(page_info.get("total_page") or 0) or not data.get("list"):
+                total = page_info.get("total_number")
+                return complete_report(rows, int(total) if total is not None else None, calls)
             page += 1
 
     def currency(self, advertiser_id: str, access_token: str) -> str | None:
