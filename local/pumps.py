@@ -28,6 +28,7 @@ import boto3
 from .template import REGION, SqsSource
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+EXTRA_POLLER_IDLE_SECONDS = 1.0
 
 
 @dataclass
@@ -108,21 +109,26 @@ class SqsPump(threading.Thread):
         self._stopping.set()
 
     def run(self) -> None:
-        others = [threading.Thread(target=self._poll, name=f"{self.name}-{n}", daemon=True) for n in range(1, self._concurrency)]
+        # The extra pollers idle longer: ten threads polling an empty queue 20 times a second would keep moto
+        # busy enough to slow everything else; with work queued they all poll back to back.
+        others = [
+            threading.Thread(target=self._poll, args=(EXTRA_POLLER_IDLE_SECONDS,), name=f"{self.name}-{n}", daemon=True)
+            for n in range(1, self._concurrency)
+        ]
         for other in others:
             other.start()
-        self._poll()
+        self._poll(self._idle_wait)
         for other in others:
             other.join(timeout=5)
 
-    def _poll(self) -> None:
+    def _poll(self, idle_wait: float) -> None:
         while not self._stopping.is_set():
             try:
                 worked = self.poll_once()
             except Exception:  # moto restarting or the stack stopping: keep the pump alive
                 worked = False
             if not worked:
-                self._stopping.wait(self._idle_wait)
+                self._stopping.wait(idle_wait)
 
     def poll_once(self) -> bool:
         """Receive and process one batch; False when the queue had nothing visible."""
