@@ -348,7 +348,8 @@ def rollup_report(ports: StackPorts, items: list[dict[str, Any]], reports_table:
         leads = row["ad_flow_leads"] + row["organic_flow_leads"]
         per_lead = f"{Decimal(row['cost_per_lead']):.2f}" if row["cost_per_lead"] else "n/a"
         ours = row["ad_leads"] if row["ad_id"] else ""
-        print(f"  {name[:43]:<44}{Decimal(row['spend']):>10.2f}{leads:>7}{per_lead:>10}{row['tiktok_conversations']:>8}{ours:>6}")
+        line = f"  {name[:43]:<44}{Decimal(row['spend']):>10.2f}{leads:>7}{per_lead:>10}{row['tiktok_conversations']:>8}{ours:>6}"
+        print(line.rstrip())
     totals = by_ad["totals"]
     all_leads = totals["ad_flow_leads"] + totals["organic_flow_leads"]
     per_lead_all = f"{Decimal(totals['cost_per_lead']):.2f}" if totals["cost_per_lead"] else "n/a"
