@@ -21,7 +21,7 @@ LOCAL_SECRET_DEFAULTS = {
     "META_VERIFY_TOKEN": "local-verify-token",
     "TIKTOK_APP_SECRET": "local-tiktok-app-secret",
 }
-# Template parameters without a default, with the environment variable that overrides the local value.
+# Template parameters whose local value is not the template default, with the environment variable that overrides it.
 LOCAL_PARAMETER_DEFAULTS = {
     "TikTokAppId": ("TIKTOK_APP_ID", "local-tiktok-app"),
     "ConfigCacheSeconds": ("CONFIG_CACHE_SECONDS", "60"),

@@ -8,6 +8,7 @@ TIKTOK_SIGNATURE_TOLERANCE_SECONDS, or they are refused as stale (which is the p
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,12 @@ def tiktok_delivery(body: bytes) -> dict[str, Any]:
 
 
 def sqs_record(index: int, body: str, queue: str, group: str | None = None) -> dict[str, Any]:
+    """A record as Lambda's SQS poller delivers it: every attribute SQS always sends, the body's MD5."""
     attributes = {
         "ApproximateReceiveCount": "1",
         "SentTimestamp": str(SAMPLE_TIME * 1000),
         "SenderId": "AROAEXAMPLE:WebhookFunction",
+        "ApproximateFirstReceiveTimestamp": str(SAMPLE_TIME * 1000 + 20),
     }
     if group is not None:
         attributes.update(
@@ -106,7 +109,7 @@ def sqs_record(index: int, body: str, queue: str, group: str | None = None) -> d
         "body": body,
         "attributes": attributes,
         "messageAttributes": {},
-        "md5OfBody": "",
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum, not security
         "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
         "awsRegion": "us-east-1",

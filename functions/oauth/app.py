@@ -82,6 +82,24 @@ def callback() -> Response[str]:
     )
 
 
+def configured(app: APIGatewayHttpResolver, next_middleware: Any) -> Response[str]:
+    """A stack deployed without its TikTok app id (the parameter defaults to empty) says so instead of failing at TikTok."""
+    if not settings().tiktok_app_id:
+        return html_page(
+            503,
+            "TikTok connections are not set up yet",
+            [
+                "This backend has no TikTok app id. Its operator sets it with "
+                "sam deploy --parameter-overrides TikTokAppId=<your app id> (TikTok for Business > My Apps > App Detail)."
+            ],
+        )
+    response: Response[str] = next_middleware(app)
+    return response
+
+
+app.use(middlewares=[configured])
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 @tracer.capture_lambda_handler

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from handler_support import settings
 from local.stack import scheduled_event
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
@@ -362,3 +363,15 @@ def test_lead_counters_match_the_conversations(aws_stack: IntegrationStack) -> N
         "7412345678901234567",
         ADVERTISER_1,
     )
+
+
+def test_a_stack_deployed_without_its_tiktok_app_id_says_what_to_set(
+    aws_stack: IntegrationStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIKTOK_APP_ID", "")
+    settings.settings.cache_clear()
+    for path in ("/oauth/tiktok/advertiser/start?workspace=acme", "/oauth/tiktok/callback?state=s&auth_code=c"):
+        page = aws_stack.http("OAuthFunction", "GET", path)
+        assert page["statusCode"] == 503
+        assert "TikTokAppId=" in page["body"]
+    settings.settings.cache_clear()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model, EventBridgeModel, SqsModel
 
 from handler_support import settings
 from local.sample_events import EVENTS_DIR, render, sample_events
@@ -140,3 +141,32 @@ def test_signal_samples_with_a_connected_ad_account(aws_stack: IntegrationStack)
     conversation = json.loads(invoke("AdminFunction", load("admin_get_conversation"))["body"])
     # The second message asks "How much is delivery?"; the first matches nothing; the outcome goes once.
     assert {s["signal"]: s["status"] for s in conversation["signals"]} == {"price": "sent", "outcome:order-1001": "sent"}
+
+
+def trigger_of(path: Path) -> str:
+    """The event source type template.yaml gives the sample's function for this kind of event."""
+    body = load(path.stem)
+    if "Records" in body:
+        return "SQS"
+    if "requestContext" in body:
+        return "HttpApi"
+    return "Schedule"
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_sample_is_what_aws_delivers_for_its_trigger(path: Path) -> None:
+    """Checked against powertools' own models of the events AWS sends (the shapes, not only what our code reads)."""
+    body, function = load(path.stem), function_of(path)
+    trigger = trigger_of(path)
+    events = TEMPLATE.resources[function]["Properties"]["Events"].values()
+    assert trigger in {event["Type"] for event in events}, f"{function} has no {trigger} event"
+    if trigger == "SQS":
+        SqsModel.model_validate(body)
+    elif trigger == "HttpApi":
+        APIGatewayProxyEventV2Model.model_validate(body)
+    else:
+        inputs = [json.loads(s.input) for s in TEMPLATE.schedules() if s.function == function and s.input is not None]
+        if inputs:  # a schedule with Input delivers the Input itself, nothing around it
+            assert body in inputs
+        else:
+            EventBridgeModel.model_validate(body)

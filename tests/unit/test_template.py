@@ -6,6 +6,8 @@ The template is the one source of truth; these tests read it directly.
 from __future__ import annotations
 
 import re
+import shlex
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -253,3 +255,35 @@ def test_layer_ships_the_domain_package() -> None:
     assert (layer / "messaging_partner" / "__init__.py").is_file()
     assert (layer / "requirements.txt").is_file()
     assert layer.is_relative_to(ROOT)
+
+
+def test_every_samconfig_environment_deploys_without_prompts() -> None:
+    """sam deploy --config-env <env> (no --guided) needs a value for every parameter: a default or an override."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    environments = {name: sections for name, sections in config.items() if isinstance(sections, dict) and "deploy" in sections}
+    assert set(environments) == {"default", "dev", "prod"}
+    for name, sections in environments.items():
+        deploy = sections["deploy"]["parameters"]
+        overrides = dict(shlex_pairs(deploy.get("parameter_overrides", "")))
+        unset = [p for p, spec in PARAMETERS.items() if "Default" not in spec and p not in overrides]
+        assert not unset, f"samconfig.toml [{name}] leaves {unset} without a value: sam deploy would prompt or fail"
+        assert set(overrides) <= set(PARAMETERS), f"[{name}] overrides parameters the template does not have"
+        assert {"capabilities", "resolve_s3"} <= set(deploy), f"[{name}] needs capabilities and resolve_s3 to deploy"
+
+
+def shlex_pairs(overrides: str) -> list[tuple[str, str]]:
+    return [tuple(pair.split("=", 1)) for pair in shlex.split(overrides)]  # type: ignore[misc]
+
+
+def test_data_outlives_the_stack() -> None:
+    """Tables, the key that encrypts tokens and the secrets survive sam delete and a replacing change."""
+    kept = {
+        *TEMPLATE.of_type("AWS::DynamoDB::Table"),
+        *TEMPLATE.of_type("AWS::KMS::Key"),
+        *TEMPLATE.of_type("AWS::SecretsManager::Secret"),
+    }
+    for name in kept:
+        assert (RESOURCES[name].get("DeletionPolicy"), RESOURCES[name].get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
+    for name in TEMPLATE.of_type("AWS::DynamoDB::Table"):
+        assert RESOURCES[name]["Properties"]["DeletionProtectionEnabled"] == {"Ref": "DeletionProtection"}
+    assert PARAMETERS["DeletionProtection"]["Default"] == "true"
