@@ -71,6 +71,7 @@ def run_demo() -> int:
         failed = report(scenario, answers, status, items, connections)
         failed |= ad_report(items, counters, ports) | signals_report(ports, scenario, items) | keep_tokens_alive(ports)
         failed |= rollup_report(ports, items, status["resources"]["ReportsTable"])
+        failed |= permissions_report(ports)
     print(f"\nHandler logs: {RUN_DIR / 'stack.log'}; the stack has stopped.")
     return failed
 
@@ -407,6 +408,22 @@ def screenshot_report(url: str, path: Any) -> list[dict[str, Any]] | None:
         browser.screenshot(path)
     print(f"  shot  {path} (headless Chromium)")
     return list(drawn)
+
+
+def permissions_report(ports: StackPorts) -> int:
+    """Every AWS call a handler made in the demo, against its function's policies in template.yaml (moto allows all)."""
+    from .permissions import denied, requested
+    from .template import Template
+
+    status = stack_status(ports)
+    refused = denied(status["aws_touched"], status["resource_attributes"], Template())
+    used = requested(status["aws_touched"], status["resource_attributes"])
+    print(f"\nPermissions: {len(used)} distinct (function, action, resource) uses checked against template.yaml")
+    for line in refused:
+        print(f"  denied in AWS: {line}")
+    ok = not refused
+    print(f"  {'ok  ' if ok else 'FAIL'} every AWS call a handler made is allowed by its function's policies")
+    return 0 if ok else 1
 
 
 def replay(ports: StackPorts, scenario: DemoScenario) -> list[Answer]:

@@ -48,14 +48,32 @@ class LambdaContext:
 
 
 class AwsRequestCounter:
-    """Counts AWS API calls made inside handlers, by function, service and operation (botocore hooks)."""
+    """Counts AWS API calls made inside handlers, by function, service and operation (botocore hooks),
+    and records what each touched as IAM sees it: the action and the resource (local/permissions.py checks them)."""
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._touched: set[tuple[str, str, str]] = set()  # function, IAM action, resource
         self._lock = threading.Lock()
 
     def install(self, session: boto3.session.Session) -> None:
         session.events.register("before-call", self._on_call)
+        session.events.register("before-parameter-build", self._on_parameters)
+
+    def _on_parameters(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        function = _current_function.get()
+        if function is None:
+            return
+        touched = {
+            (function, action, resource)
+            for action, resource in iam_requests(model.service_model.endpoint_prefix, model.name, params)
+        }
+        with self._lock:
+            self._touched |= touched
+
+    def touched(self) -> list[dict[str, str]]:
+        with self._lock:
+            return [{"function": f, "action": a, "resource": r} for f, a, r in sorted(self._touched)]
 
     def _on_call(self, model: Any, **_: Any) -> None:
         function = _current_function.get()
@@ -68,6 +86,37 @@ class AwsRequestCounter:
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"function": f, "service": s, "operation": o, "count": n} for (f, s, o), n in sorted(self._counts.items())]
+
+
+def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The IAM actions and resources one API call needs (resources by kind and physical name).
+
+    A transaction is authorized item by item (each Put, Update, Delete or ConditionCheck on its
+    table); a batch per table; SendMessageBatch by sqs:SendMessage.
+    """
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+            return [
+                (f"dynamodb:{kinds[kind]}", f"table:{body['TableName']}")
+                for item in params.get("TransactItems", [])
+                for kind, body in item.items()
+            ]
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", f"table:{table}") for table in params.get("RequestItems", {})]
+        index = params.get("IndexName")
+        resource = f"index:{params.get('TableName')}/{index}" if index else f"table:{params.get('TableName')}"
+        return [(f"dynamodb:{operation}", resource)]
+    if service == "sqs":
+        action = "SendMessage" if operation == "SendMessageBatch" else operation
+        return [(f"sqs:{action}", f"queue:{str(params.get('QueueUrl', '')).rsplit('/', 1)[-1]}")]
+    if service == "kms":
+        return [(f"kms:{operation}", f"key:{params.get('KeyId', '')}")]
+    if service == "secretsmanager":
+        return [(f"secretsmanager:{operation}", f"secret:{params.get('SecretId', '')}")]
+    if service == "events":
+        return [(f"events:{operation}", f"bus:{entry.get('EventBusName', 'default')}") for entry in params.get("Entries", [])]
+    return [(f"{service}:{operation}", "*")]
 
 
 def function_environment(template: Template, resolver: Resolver) -> dict[str, str]:

@@ -221,6 +221,8 @@ class LocalStack:
             "drained": drained,
             "parked": self.parked(),
             "aws_requests": self.counter.snapshot(),
+            "aws_touched": self.counter.touched(),
+            "resource_attributes": self.provisioned.attributes,
             "resources": {name: attrs.get("Ref") for name, attrs in self.provisioned.attributes.items()},
             "schedules": [f"{s.function}/{s.name}" for s in self.template.schedules()],
         }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from local.permissions import logical_id
 from local.template import ROOT, Template
 
 TEMPLATE = Template()
@@ -137,12 +138,21 @@ def test_inbound_queue_is_fifo_with_explicit_dedup_ids_and_high_throughput() -> 
 
 @pytest.mark.parametrize("function", sorted(TEMPLATE.of_type("AWS::Serverless::Function")))
 def test_function_policies_are_scoped_policy_templates(function: str) -> None:
+    """SAM policy templates scoped to one resource, or inline statements naming the template's own resources: no "*"."""
     policies = RESOURCES[function]["Properties"].get("Policies", [])
     assert policies, f"{function} declares no policies"
     for policy in policies:
         assert isinstance(policy, dict), f"{function}: {policy!r} is a managed policy, not a scoped policy template"
         assert len(policy) == 1, f"{function}: {policy!r} is not one SAM policy template"
         [(name, arguments)] = policy.items()
+        if name == "Statement":
+            for statement in arguments:
+                assert statement["Effect"] == "Allow"
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                for resource in resources:
+                    assert resource != "*", f"{function}: statement {statement.get('Sid')} grants on every resource"
+                    assert logical_id(resource) in RESOURCES, f"{function}: {resource!r} is not one of the template's resources"
+            continue
         assert name in SCOPED_POLICY_TEMPLATES, f"{function}: {name} is not a resource-scoped policy template"
         argument, resource_type = SCOPED_POLICY_TEMPLATES[name]
         reference = arguments[argument]

@@ -18,7 +18,7 @@ class KmsTokenCipher:
         return base64.b64encode(blob).decode()
 
     def decrypt(self, ciphertext: str, context: dict[str, str]) -> str:
-        plaintext: bytes = client("kms").decrypt(CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context)[
-            "Plaintext"
-        ]
+        # KeyId on decrypt too: only this key may open a stored token, and IAM sees which key is used.
+        answer = client("kms").decrypt(KeyId=self._key_id, CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context)
+        plaintext: bytes = answer["Plaintext"]
         return plaintext.decode()
