@@ -146,6 +146,9 @@ class FunctionRuntime:
                 sys.path.insert(0, str(layer_dir))
         self._handlers: dict[str, Handler] = {}
         self._import_lock = threading.Lock()
+        # Invocations that ran past their function's Timeout: Lambda would have killed them (and failed the
+        # whole batch); locally nothing stops a handler, so they are counted instead.
+        self.overruns: list[dict[str, Any]] = []
 
     def handler(self, logical_id: str) -> Handler:
         with self._import_lock:
@@ -162,10 +165,15 @@ class FunctionRuntime:
         handler = self.handler(logical_id)
         context = LambdaContext(function_name=logical_id, timeout_seconds=self._timeouts[logical_id])
         token = _current_function.set(logical_id)
+        started = time.monotonic()
         try:
             return handler(event, context)
         finally:
             _current_function.reset(token)
+            took = time.monotonic() - started
+            if took > context.timeout_seconds:
+                with self._import_lock:
+                    self.overruns.append({"function": logical_id, "seconds": round(took, 1), "timeout": context.timeout_seconds})
 
 
 def load_handler(spec: FunctionSpec) -> Handler:

@@ -222,6 +222,7 @@ class LocalStack:
             "parked": self.parked(),
             "aws_requests": self.counter.snapshot(),
             "aws_touched": self.counter.touched(),
+            "overruns": self.runtime.overruns if self.runtime else [],
             "resource_attributes": self.provisioned.attributes,
             "resources": {name: attrs.get("Ref") for name, attrs in self.provisioned.attributes.items()},
             "schedules": [f"{s.function}/{s.name}" for s in self.template.schedules()],

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.deadline import tiktok_calls_bounded
 from handler_support.observability import logger, metrics, tracer
 from handler_support.pages import html_page
 from handler_support.secrets import secret_source
@@ -103,5 +104,6 @@ app.use(middlewares=[configured])
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@tiktok_calls_bounded
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.deadline import tiktok_calls_bounded
 from handler_support.observability import logger, metrics, tracer
 from handler_support.settings import settings
 from handler_support.wiring import RollupAdapters
@@ -42,6 +43,7 @@ def _adapters() -> RollupAdapters:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@tiktok_calls_bounded
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         return _roll_up(event, context)

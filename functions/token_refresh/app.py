@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.deadline import tiktok_calls_bounded
 from handler_support.observability import logger, metrics, tracer
 from handler_support.secrets import secret_source
 from handler_support.settings import settings
@@ -37,6 +38,7 @@ def scheduled_time(event: dict[str, Any]) -> float:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@tiktok_calls_bounded
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = settings()
     adapters = _adapters()

@@ -11,6 +11,7 @@ import requests
 
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
+from messaging_partner.adapters.tiktok_api.deadline import calls_end_within
 from messaging_partner.adapters.tiktok_api.reports import TikTokReportsApi
 from messaging_partner.domain.errors import ADVERTISER_TOKEN_REVOKED, TikTokApiError, TikTokTransportError
 from messaging_partner.domain.reports import ReportPagesDisagree
@@ -165,3 +166,16 @@ def test_report_calls_are_paced_retries_included() -> None:
     api = TikTokClient("http://tiktok.test/open_api/v1.3", session=session, sleep=lambda _: None, pace=lambda: paced.append(1))  # type: ignore[arg-type]
     TikTokReportsApi(api).ad_days("7100", "token", "2026-11-30", "2026-11-30")
     assert len(paced) == len(session.calls) == 2
+
+
+def test_calls_and_their_retries_end_by_the_invocations_deadline() -> None:
+    api, session, sleeps = client(TikTokTransportError("hung"), envelope(0))
+    session.answers[0] = requests.ReadTimeout("read timed out")
+    # The 1 s backoff would pass the deadline: the call fails now.
+    with calls_end_within(0.8), pytest.raises(TikTokTransportError, match="unreachable"):
+        api.get("ad/get/", {"advertiser_id": "1"})
+    assert sleeps == []
+    assert session.calls[0]["timeout"][1] <= 0.8  # the read timeout shrinks to the time left
+    with calls_end_within(0.1), pytest.raises(TikTokTransportError, match="not called"):
+        api.get("ad/get/", {"advertiser_id": "1"})
+    assert len(session.calls) == 1

@@ -1,7 +1,8 @@
 """The TikTok Business API client: envelope, error codes, retries (reference/tiktok.md section 2).
 
 Every answer is {code, message, request_id, data} with HTTP 200, errors included; throttling
-is code 40100/40016/40133, never HTTP 429. How a failed call is tried again is a
+is code 40100/40016/40133, never HTTP 429. Each call and its retries end by the invocation's
+deadline (deadline.py): a hanging TikTok costs a record, not the function's timeout. How a failed call is tried again is a
 RetryPolicy (domain/errors.py): by default GETs retry throttling, system errors and network
 faults; POSTs only throttling, because TikTok has no idempotency keys and a retried POST can
 act twice (40050 "duplicated request"). A caller that knows its POST is safe to repeat
@@ -18,7 +19,10 @@ import requests
 
 from messaging_partner.domain.errors import SAFE_TO_REPEAT, THROTTLING_ONLY, RetryPolicy, TikTokApiError, TikTokTransportError
 
+from .deadline import seconds_left
+
 DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
+MIN_CALL_SECONDS = 0.5  # less time than this left: the call is not started
 
 
 class TikTokClient:
@@ -59,7 +63,8 @@ class TikTokClient:
                 return self._once(method, url, path, headers, request)
             except (TikTokApiError, TikTokTransportError) as error:
                 wait = retry.backoff(error, retries_done)
-                if wait is None:
+                left = seconds_left()
+                if wait is None or (left is not None and wait >= left):  # no retry, or no time to wait for one
                     raise
             self._sleep(wait)
             retries_done += 1
@@ -67,8 +72,13 @@ class TikTokClient:
     def _once(self, method: str, url: str, path: str, headers: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
         if self._pace is not None:
             self._pace()
+        left = seconds_left()
+        if left is not None and left <= MIN_CALL_SECONDS:
+            raise TikTokTransportError(f"TikTok API {path} not called: this invocation's time for TikTok calls is spent")
+        connect, read = self._timeout
+        timeout = self._timeout if left is None else (min(connect, left), min(read, left))
         try:
-            response = self._session.request(method, url, headers=headers, timeout=self._timeout, **request)
+            response = self._session.request(method, url, headers=headers, timeout=timeout, **request)
         except requests.RequestException as error:
             raise TikTokTransportError(f"TikTok API {path} unreachable: {type(error).__name__}") from None
         if response.status_code != 200:
