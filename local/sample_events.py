@@ -45,7 +45,7 @@ from .scenario import (
     whatsapp_body,
 )
 from .stack import scheduled_event
-from .template import ROOT, HttpRoute
+from .template import ROOT, HttpRoute, Template
 
 EVENTS_DIR = ROOT / "events"
 SAMPLE_TIME = 1_763_800_000  # 2025-11-22T08:26:40Z
@@ -170,8 +170,8 @@ def sample_events() -> dict[str, dict[str, Any]]:
         "Is the spring sale still on?",
         referral=click_to_messenger_referral("6045246247433", "Spring"),
     )
-    refresh = scheduled_event(None, "TokenRefreshFunction-Hourly")
-    refresh.update(id="cdc73f9d-aea9-11e3-9d5a-835b769c0d9c", time="2025-11-22T09:00:00Z")
+    (hourly,) = [s for s in Template().schedules() if s.function == "TokenRefreshFunction"]
+    refresh = scheduled_event(hourly.input, "TokenRefreshFunction-Hourly", at="2025-11-22T09:00:00Z")
     return {
         "webhook_whatsapp_delivery": meta_delivery("whatsapp", whatsapp_body(WhatsAppChange((ana,)))),
         "webhook_whatsapp_meta_ad_referral": meta_delivery("whatsapp", whatsapp_body(WhatsAppChange((chloe,)))),

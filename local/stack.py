@@ -244,17 +244,22 @@ class LocalStack:
         return None
 
 
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler's context attribute in an Input
+
+
 def scheduled_event(input_json: str | None, rule_name: str, at: str | None = None) -> Any:
-    """What a Schedule event delivers: its Input when set, else EventBridge's scheduled event (time = at, or now)."""
+    """What a schedule delivers: its Input when set (the scheduled time, at or now, in place of Scheduler's
+    context attribute), else EventBridge's scheduled event (time = at, or now)."""
+    when = at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if input_json is not None:
-        return json.loads(input_json)
+        return json.loads(input_json.replace(SCHEDULED_TIME, when))
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": when,
         "region": REGION,
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule_name}"],
         "detail": {},

@@ -135,9 +135,10 @@ class Template:
         ]
 
     def schedules(self) -> list[Schedule]:
-        return [
-            Schedule(function, name, props["Schedule"], props.get("Input")) for function, name, props in self._events("Schedule")
-        ]
+        """EventBridge rule schedules (Schedule) and EventBridge Scheduler schedules (ScheduleV2)."""
+        rules = [(f, n, p["Schedule"], p.get("Input")) for f, n, p in self._events("Schedule")]
+        scheduler = [(f, n, p["ScheduleExpression"], p.get("Input")) for f, n, p in self._events("ScheduleV2")]
+        return [Schedule(*schedule) for schedule in rules + scheduler]
 
     def parameter_defaults(self) -> dict[str, str]:
         return {name: str(spec["Default"]) for name, spec in self.body.get("Parameters", {}).items() if "Default" in spec}

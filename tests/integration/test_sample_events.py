@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 from handler_support import settings
 from local.sample_events import EVENTS_DIR, render, sample_events
 from local.scenario import DEMO_PHONE_NUMBER_ID
+from local.stack import scheduled_event
 from tests.integration.conftest import TEMPLATE, IntegrationStack
 from tests.integration.test_ad_cards import linked
 from tests.integration.test_connections import connect
@@ -150,7 +151,7 @@ def trigger_of(path: Path) -> str:
         return "SQS"
     if "requestContext" in body:
         return "HttpApi"
-    return "Schedule"
+    return "ScheduleV2"
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.stem)
@@ -165,8 +166,13 @@ def test_every_sample_is_what_aws_delivers_for_its_trigger(path: Path) -> None:
     elif trigger == "HttpApi":
         APIGatewayProxyEventV2Model.model_validate(body)
     else:
-        inputs = [json.loads(s.input) for s in TEMPLATE.schedules() if s.function == function and s.input is not None]
+        # The Input itself, with the run's time where Scheduler's context attribute stands.
+        inputs = [
+            scheduled_event(s.input, s.name, at=body.get("time"))
+            for s in TEMPLATE.schedules()
+            if s.function == function and s.input is not None
+        ]
         if inputs:  # a schedule with Input delivers the Input itself, nothing around it
             assert body in inputs
-        else:
+        else:  # Scheduler without Input delivers {} (no test sample needs it)
             EventBridgeModel.model_validate(body)

@@ -29,6 +29,7 @@ GETATT = {
     "AWS::Events::Rule": {"Arn"},
     "AWS::KMS::Key": {"Arn", "KeyId"},
     "AWS::Serverless::Function": {"Arn"},
+    "AWS::Logs::LogGroup": {"Arn"},
 }
 
 SCOPED_POLICY_TEMPLATES = {
@@ -121,11 +122,44 @@ def test_every_queue_is_consumed_a_dlq_or_a_long_lived_store() -> None:
             assert alarms, f"{name} is neither consumed nor a DLQ and has no alarm"
 
 
+def alarmed_resources(metric_part: str = "") -> set[str]:
+    """The template resources alarms watch (a custom metric's dimension names none)."""
+    values = [
+        a["Properties"]["Dimensions"][0]["Value"]
+        for a in TEMPLATE.of_type("AWS::CloudWatch::Alarm").values()
+        if metric_part in a["Properties"]["MetricName"]
+    ]
+    return {logical_id(value) for value in values if isinstance(value, dict)}
+
+
 def test_every_dlq_has_an_alarm() -> None:
-    alarmed = {
-        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in TEMPLATE.of_type("AWS::CloudWatch::Alarm").values()
-    }
-    assert dead_letter_queues() <= alarmed
+    assert dead_letter_queues() <= alarmed_resources()
+
+
+def test_operations_every_alarm_reaches_someone_and_every_function_is_watched() -> None:
+    alarms = TEMPLATE.of_type("AWS::CloudWatch::Alarm")
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], f"{name} notifies nobody"
+    functions = set(TEMPLATE.of_type("AWS::Serverless::Function"))
+    assert functions <= alarmed_resources(), "a function has no errors alarm"
+    assert {"InboundQueue", "SignalQueue", "ScheduleDLQ", "HttpApi"} <= alarmed_resources()
+    assert alarmed_resources("AgeOfOldest") == {"InboundQueue", "SignalQueue"}
+    assert "TokensRefreshFailed" in {a["Properties"]["MetricName"] for a in alarms.values()}
+    assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_logs_expire_and_schedules_retry_into_a_dlq() -> None:
+    for name, spec in TEMPLATE.of_type("AWS::Serverless::Function").items():
+        log_group = spec["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert RESOURCES[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    assert RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    for name, spec in TEMPLATE.of_type("AWS::Serverless::Function").items():
+        for event_name, event in spec["Properties"].get("Events", {}).items():
+            assert event["Type"] != "Schedule", f"{name}/{event_name}: use ScheduleV2 (retries and a DLQ)"
+            if event["Type"] == "ScheduleV2":
+                props = event["Properties"]
+                assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+                assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDLQ", "Arn"]}}
 
 
 def test_inbound_queue_is_fifo_with_explicit_dedup_ids_and_high_throughput() -> None:
