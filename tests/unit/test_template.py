@@ -292,6 +292,9 @@ def test_outputs_name_the_urls_to_register() -> None:
     assert outputs["OAuthCallbackUrl"]["Value"]["Fn::Sub"].endswith("/oauth/tiktok/callback")
     for channel in ("WhatsApp", "Messenger", "Instagram", "TikTok"):
         assert outputs[f"{channel}WebhookUrl"]["Value"]["Fn::Sub"].endswith(f"/webhooks/{channel.lower()}")
+    assert outputs["AdvertiserConnectUrl"]["Value"]["Fn::Sub"].endswith("/oauth/tiktok/advertiser/start")
+    assert outputs["BusinessConnectUrl"]["Value"]["Fn::Sub"].endswith("/oauth/tiktok/business/start")
+    assert outputs["AdminApiUrl"]["Value"]["Fn::Sub"].endswith("/admin")
 
 
 def test_layer_ships_the_domain_package() -> None:
