@@ -16,13 +16,9 @@ from typing import Any
 
 from .template import Template
 
-DYNAMODB_READ = ("GetItem", "Scan", "Query", "BatchGetItem", "DescribeTable")
-DYNAMODB_CRUD = (*DYNAMODB_READ, "DeleteItem", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem")
 # The SAM policy templates template.yaml uses: the actions each grants (AWS SAM policy_templates.json), and its
-# parameter naming the resource.
+# parameter naming the resource. DynamoDB is granted by inline statements of the actions each function uses.
 SAM_TEMPLATES: dict[str, tuple[tuple[str, ...], str]] = {
-    "DynamoDBCrudPolicy": (tuple(f"dynamodb:{a}" for a in DYNAMODB_CRUD), "TableName"),
-    "DynamoDBReadPolicy": (tuple(f"dynamodb:{a}" for a in DYNAMODB_READ), "TableName"),
     "SQSSendMessagePolicy": (("sqs:SendMessage",), "QueueName"),
     "KMSDecryptPolicy": (("kms:Decrypt",), "KeyId"),
     "KMSEncryptPolicy": (("kms:Encrypt",), "KeyId"),

@@ -22,6 +22,7 @@ from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
 from messaging_partner.domain.leads import local_date
 from messaging_partner.domain.models import (
     AccountLink,
+    AdReference,
     AdvertiserAccount,
     Channel,
     ConversationSource,
@@ -263,9 +264,10 @@ def view_report() -> Response[str]:
         return asked
     query, account = asked
     items = _adapters().reports.items(query.advertiser_id, query.days)
+    cards = _cards(query.advertiser_id, items)
     by_ad = ReportQuery(query.advertiser_id, query.first_day, query.last_day, Grouping.AD)
-    page = report_page(_report(query, account, items), _report(by_ad, account, items), account.name)
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+    daily, per_ad = (build_report(q, items, account.timezone, cards, account.currency) for q in (query, by_ad))
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=report_page(daily, per_ad, account.name))
 
 
 def _report_query(params: dict[str, str]) -> tuple[ReportQuery, AdvertiserAccount] | Response[str]:
@@ -284,10 +286,13 @@ def _report_query(params: dict[str, str]) -> tuple[ReportQuery, AdvertiserAccoun
 
 
 def _report(query: ReportQuery, account: AdvertiserAccount, items: list[ReportItem]) -> Report:
+    return build_report(query, items, account.timezone, _cards(query.advertiser_id, items), account.currency)
+
+
+def _cards(advertiser_id: str, items: list[ReportItem]) -> dict[str, AdReference]:
     """Ads with leads but no TikTok numbers in the range are named from the ad cache (one batch read)."""
     unnamed = sorted({i.ad_id for i in items if i.ad_id and not (i.metrics and i.metrics.ad_name)})
-    cards = _adapters().ad_cache.get_many(query.advertiser_id, unnamed) if unnamed else {}
-    return build_report(query, items, account.timezone, cards, account.currency)
+    return _adapters().ad_cache.get_many(advertiser_id, unnamed) if unnamed else {}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

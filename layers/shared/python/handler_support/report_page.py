@@ -61,7 +61,8 @@ Ad flow: conversations that came through a TikTok or Meta ad. Organic flow: ever
 
 
 def chart_svg(daily: Report) -> str:
-    rows = daily.as_json()["rows"]
+    report = daily.as_json()
+    rows, totals = report["rows"], report["totals"]
     values = [int(row[key]) for row in rows for key, _, _ in SERIES]
     top = nice_ceiling(max(values, default=0))
     plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
@@ -98,7 +99,6 @@ def chart_svg(daily: Report) -> str:
         f'<text x="{MARGIN_LEFT + i * 130 + 18}" y="{CHART_HEIGHT - 4}">{name}</text>'
         for i, (_, name, colour) in enumerate(SERIES)
     )
-    totals = daily.as_json()["totals"]
     description = (
         f"Bar chart of leads per day from {daily.query.first_day} to {daily.query.last_day}: "
         f"{totals['ad_flow_leads']} ad-flow leads and {totals['organic_flow_leads']} organic-flow leads in all"
