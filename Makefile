@@ -32,8 +32,9 @@ up: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
-build: $(TOOLS)/.installed
-	PYENV_VERSION=$(BUILD_PYENV) $(SAM) build --parallel --cached
+# The layer's Makefile installs its pinned packages with the app venv's pip.
+build: $(VENV)/.installed $(TOOLS)/.installed
+	PIP="$(abspath $(PY)) -m pip" PYENV_VERSION=$(BUILD_PYENV) $(SAM) build --parallel --cached
 
 deploy: build
 	$(SAM) deploy --guided

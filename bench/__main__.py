@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
 from bench.keywords import bench_keywords  # noqa: E402
+from bench.layer import bench_layer  # noqa: E402
 from bench.rollup import bench_rollup  # noqa: E402
 from local.apigw import build_v2_event  # noqa: E402
 from local.runtime import LambdaContext, load_handler  # noqa: E402
@@ -232,6 +233,7 @@ BENCHMARKS: dict[str, Callable[[TextIO], None]] = {
     "attribution": bench_attribution,
     "keywords": bench_keywords,
     "rollup": bench_rollup,
+    "layer": bench_layer,
 }
 
 if __name__ == "__main__":

@@ -208,6 +208,19 @@ def test_globals() -> None:
         assert name in function_globals["Environment"]["Variables"]
 
 
+def test_the_layer_is_built_by_its_makefile_for_the_functions_runtime() -> None:
+    """sam build runs `make build-<LogicalId>`; the Makefile installs for the functions' Python and architecture."""
+    [(name, layer)] = TEMPLATE.of_type("AWS::Serverless::LayerVersion").items()
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert f"build-{name}:" in makefile
+    function_globals = TEMPLATE.body["Globals"]["Function"]
+    python = function_globals["Runtime"].removeprefix("python")
+    assert f"--python-version {python}" in makefile and "--no-deps" in makefile
+    assert layer["Properties"]["CompatibleRuntimes"] == [function_globals["Runtime"]]
+    assert function_globals["Architectures"] == ["arm64"] and "manylinux2014_aarch64" in makefile
+
+
 def test_sqs_sources_report_batch_item_failures() -> None:
     sources = TEMPLATE.sqs_sources()
     assert {s.function for s in sources} == {"AttributionFunction", "KeywordSignalFunction", "ReportRollupFunction"}
