@@ -131,8 +131,10 @@ def cold_import_seconds(function_dir: Path, environment: dict[str, str], layer: 
             text=True,
             env=lambda_environment,
             cwd=function_dir,
-            check=True,
+            check=False,
         )
+        if finished.returncode:
+            raise SystemExit(f"importing {function_dir.name}/app.py failed:\n{finished.stderr[-2000:]}")
         runs.append(float(finished.stdout.split()[-1]))
     return runs
 
