@@ -172,14 +172,14 @@ def bench_attribution(report: TextIO, customers: int = 120, warm_up: int = 30) -
     """
     import requests
 
-    from local.control import running_stack, stack_status, wait_until_drained
+    from local.control import connect_in_browser, running_stack, stack_status, wait_until_drained
     from local.scenario import DEMO_TIKTOK_BUSINESS_ID as BUSINESS
     from local.scenario import signed_tiktok, tiktok_ad_referral_content
 
     ads = ("1790000000000001", "1790000000000002", "1790000000000003")
     with running_stack("bench-stack.log") as ports:
         api, tiktok = f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.tiktok}"
-        requests.get(f"{api}/oauth/tiktok/advertiser/start", params={"workspace": "bench"}, timeout=30).raise_for_status()
+        connect_in_browser(api, "advertiser", "bench").raise_for_status()
         requests.put(
             f"{api}/admin/advertisers/7100000000000000001/links/tiktok/{BUSINESS}", json={}, timeout=10
         ).raise_for_status()

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -30,11 +31,13 @@ def running_stack(log_name: str = "stack.log", settings: Mapping[str, str] | Non
         "LOCAL_API_PORT": str(ports.api),
         "LOCAL_TIKTOK_PORT": str(ports.tiktok),
         "LOCAL_AWS_PORT": str(ports.aws),
+        # Two stacks started at once may pick the same free port; the id tells ours from the one that won it.
+        "LOCAL_STACK_ID": uuid.uuid4().hex,
     }
     with (RUN_DIR / log_name).open("wb") as log:
         child = subprocess.Popen([sys.executable, "-m", "local", "up"], stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            wait_for_stack(ports, child)
+            wait_for_stack(ports, child, env["LOCAL_STACK_ID"])
             yield ports
         finally:
             child.send_signal(signal.SIGTERM)
@@ -44,13 +47,14 @@ def running_stack(log_name: str = "stack.log", settings: Mapping[str, str] | Non
                 child.kill()
 
 
-def wait_for_stack(ports: StackPorts, child: subprocess.Popen[bytes]) -> None:
+def wait_for_stack(ports: StackPorts, child: subprocess.Popen[bytes], stack_id: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if child.poll() is not None:
             raise SystemExit(f"The local stack exited with {child.returncode}; see {RUN_DIR / 'stack.log'}")
         try:
-            if requests.get(f"http://{HOST}:{ports.api}/_local/status", timeout=2).ok:
+            answer = requests.get(f"http://{HOST}:{ports.api}/_local/status", timeout=2)
+            if answer.ok and answer.json().get("stack_id") == stack_id:
                 return
         except requests.ConnectionError:
             pass
@@ -93,6 +97,31 @@ def pointed_at_stack(ports: StackPorts) -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved)
         clients.client.cache_clear()
+
+
+def connect_link(api: str, kind: str, workspace: str) -> str:
+    """What the operator's app does when a person clicks Connect: ask the admin API for a signed link."""
+    answer = requests.post(f"{api}/admin/connect-links", json={"kind": kind, "workspace": workspace}, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["url"])
+
+
+def connect_in_browser(api: str, kind: str, workspace: str, link: str | None = None) -> requests.Response:
+    """The person's browser: the connect link, TikTok's consent (the emulator), the callback with the start's cookie.
+
+    Returns the last page, its history holding the redirects. requests keeps a Secure cookie for https only and the
+    local stack speaks http, so the cookie is carried by hand, as a browser does for 127.0.0.1.
+    """
+    start = requests.get(link or connect_link(api, kind, workspace), allow_redirects=False, timeout=30)
+    if start.status_code != 302:
+        return start
+    consent = requests.get(start.headers["location"], allow_redirects=False, timeout=30)
+    if consent.status_code != 302:
+        return consent
+    cookie = start.headers["set-cookie"].split(";", 1)[0]
+    page = requests.get(consent.headers["location"], headers={"Cookie": cookie}, timeout=30)
+    page.history = [start, consent]
+    return page
 
 
 def connect_ad_accounts(ports: StackPorts, count: int) -> list[str]:

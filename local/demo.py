@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from .control import running_stack, stack_status, wait_until_drained
+from .control import connect_in_browser, running_stack, stack_status, wait_until_drained
 from .pricing import price_per_million_messages
 from .provision import local_secret_value
 from .report_check import BARS_AS_DRAWN, bar_problems, csv_problems, formula_problems
@@ -94,7 +94,7 @@ def connect_accounts(ports: StackPorts) -> dict[str, bool]:
     print("Connecting TikTok accounts (browser redirects through the TikTok emulator)")
     outcome = {}
     for kind in ("advertiser", "business"):
-        page = requests.get(f"{api}/oauth/tiktok/{kind}/start", params={"workspace": "demo"}, timeout=30)
+        page = connect_in_browser(api, kind, "demo")
         hops = " -> ".join(str(r.status_code) for r in (*page.history, page))
         title = page.text.split("<title>", 1)[-1].split("</title>", 1)[0]
         print(f"  {kind:<11} {hops}: {title}")

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from messaging_partner.domain.attribution import first_touch
+from messaging_partner.domain.connections import LINK_TTL_SECONDS, connect_link, connect_link_key
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived, OutcomeReported
-from messaging_partner.domain.models import Channel, InboundMessage, MessageKind
+from messaging_partner.domain.models import Channel, ConnectionKind, InboundMessage, MessageKind
 
 from .apigw import Router, build_v2_event
 from .provision import LOCAL_SECRET_DEFAULTS
@@ -77,6 +78,14 @@ def http_event(
         apiId="abc123", requestId="sample-request-id", timeEpoch=SAMPLE_TIME * 1000, time="22/Nov/2025:08:26:40 +0000"
     )
     return event
+
+
+def sample_link(kind: ConnectionKind) -> str:
+    """A connect link signed with the local stack's TikTok app secret, valid until 2100 so the sample keeps working."""
+    until_2100 = 4_102_444_800
+    key = connect_link_key(TIKTOK_SECRET)
+    link = connect_link(kind, "acme", f"https://x/oauth/tiktok/{kind.value}/start", key, until_2100 - LINK_TTL_SECONDS)
+    return "/" + link.url.split("/", 3)[3]
 
 
 def webhook(channel: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
@@ -247,16 +256,28 @@ def sample_events() -> dict[str, dict[str, Any]]:
                 }
             ).encode()
         ),
-        "oauth_advertiser_start": http_event(
-            "GET", "/oauth/tiktok/{kind}/start", "/oauth/tiktok/advertiser/start?workspace=acme"
-        ),
-        "oauth_business_start": http_event("GET", "/oauth/tiktok/{kind}/start", "/oauth/tiktok/business/start?workspace=acme"),
+        "oauth_advertiser_start": http_event("GET", "/oauth/tiktok/{kind}/start", sample_link(ConnectionKind.ADVERTISER)),
+        "oauth_business_start": http_event("GET", "/oauth/tiktok/{kind}/start", sample_link(ConnectionKind.BUSINESS)),
         "oauth_callback_denied": http_event(
             "GET",
             "/oauth/tiktok/callback",
             "/oauth/tiktok/callback?state=sample-state&error=access_denied&error_description=denied",
         ),
         "admin_list_advertisers": http_event("GET", "/admin/{proxy+}", "/admin/advertisers"),
+        "admin_post_connect_link": http_event(
+            "POST",
+            "/admin/{proxy+}",
+            "/admin/connect-links",
+            b'{"kind": "advertiser", "workspace": "acme"}',
+            {"content-type": "application/json"},
+        ),
+        "admin_put_advertiser_workspace": http_event(
+            "PUT",
+            "/admin/{proxy+}",
+            "/admin/advertisers/7100000000000000001/workspace",
+            b'{"workspace": "acme-eu"}',
+            {"content-type": "application/json"},
+        ),
         "admin_put_link": http_event(
             "PUT",
             "/admin/{proxy+}",

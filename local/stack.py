@@ -112,7 +112,12 @@ class LocalStack:
         self._start_moto()
         os.environ.update(aws_environment(self.ports.aws))
         session = boto3.session.Session()  # the stack's own session: its calls are not counted
-        parameters = local_parameters(self.template, tiktok_emulator.parameter_overrides(f"http://{HOST}:{self.ports.tiktok}"))
+        # The redirect URI is configuration, never a request header: locally, this API's own address.
+        own_callback = {
+            "OAuthRedirectUrl": os.environ.get("OAUTH_REDIRECT_URL") or f"http://{HOST}:{self.ports.api}/oauth/tiktok/callback"
+        }
+        overrides = tiktok_emulator.parameter_overrides(f"http://{HOST}:{self.ports.tiktok}") | own_callback
+        parameters = local_parameters(self.template, overrides)
         self.provisioned = provision(self.template, session, parameters)
         resolver = Resolver(parameters=parameters, attribute=self.provisioned.attribute)
         os.environ.update(function_environment(self.template, resolver))
@@ -215,6 +220,7 @@ class LocalStack:
             pump.stats.in_flight == 0 for pump in self.pumps
         )
         return {
+            "stack_id": os.environ.get("LOCAL_STACK_ID", ""),
             "ports": {"api": self.ports.api, "tiktok": self.ports.tiktok, "aws": self.ports.aws},
             "queues": depths,
             "pumps": {pump.source.function: pump.stats.as_dict() for pump in self.pumps},

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
-from messaging_partner.domain.errors import DeliveryFailed, OutcomeLimitReached
+from messaging_partner.domain.errors import ConnectedElsewhere, DeliveryFailed, OutcomeLimitReached, TooManyConnectionStarts
 from messaging_partner.domain.models import (
     Conversation,
     ConversationSignals,
@@ -204,20 +204,35 @@ class FakeAccountStore:
     links: dict[tuple[str, str], str] = field(default_factory=dict)
     race_lost: bool = False  # make the next rotation lose to a concurrent refresher
 
-    def put_state(self, state: Any) -> None:
+    def put_state(self, state: Any, pending_cap: int, window_seconds: int) -> None:
+        if sum(s.workspace == state.workspace for s in self.states.values()) >= pending_cap:
+            raise TooManyConnectionStarts(state.workspace)
         self.states[state.state] = state
 
     def take_state(self, state: str) -> Any:
         return self.states.pop(state, None)
 
+    def _in_workspace(self, accounts: dict[str, Any], account_id: str, workspace: str) -> None:
+        if account_id in accounts and accounts[account_id].workspace != workspace:
+            raise ConnectedElsewhere(account_id, workspace)
+
     def save_advertiser(self, account: Any) -> None:
+        self._in_workspace(self.advertisers, account.advertiser_id, account.workspace)
         self.advertisers[account.advertiser_id] = account
+
+    def move_to_workspace(self, kind: Any, account_id: str, workspace: str) -> bool:
+        accounts = self.businesses if kind == "business" else self.advertisers
+        if account_id not in accounts:
+            return False
+        accounts[account_id] = accounts[account_id].model_copy(update={"workspace": workspace})
+        return True
 
     def get_advertiser(self, advertiser_id: str) -> Any:
         account = self.advertisers.get(advertiser_id)
         return (account, []) if account is not None else None
 
     def save_business(self, account: Any) -> None:
+        self._in_workspace(self.businesses, account.business_id, account.workspace)
         self.businesses[account.business_id] = account
 
     def get_business(self, business_id: str) -> Any:

@@ -12,11 +12,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.addresses import connect_start_url
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
 from handler_support.report_page import report_csv, report_page
+from handler_support.secrets import secret_source
 from handler_support.settings import settings
 from handler_support.wiring import AdminAdapters
+from messaging_partner.domain.connections import LINK_TTL_SECONDS, WORKSPACE, connect_link, connect_link_key
 from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
 from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
 from messaging_partner.domain.leads import local_date
@@ -25,6 +28,7 @@ from messaging_partner.domain.models import (
     AdReference,
     AdvertiserAccount,
     Channel,
+    ConnectionKind,
     ConversationSource,
     KeywordList,
     SignalRecord,
@@ -100,6 +104,49 @@ def delete_link(advertiser_id: str, channel: str, account_id: str) -> Response[s
     if chat_channel is None or not _adapters().accounts.unlink(advertiser_id, chat_channel, unquote(account_id)):
         return json_response(404, {"message": f"Advertiser {advertiser_id} has no {channel} link {account_id}."})
     return Response(status_code=204, body="")
+
+
+@app.post("/admin/connect-links")
+def post_connect_link() -> Response[str]:
+    """A link that connects TikTok accounts into one workspace: hand it to the person who signs in to TikTok."""
+    body = _json_body()
+    if not isinstance(body, dict) or body.get("kind") not in ConnectionKind.__members__.values():
+        return json_response(400, {"message": 'Send {"kind": "advertiser" or "business", "workspace": "<your workspace>"}.'})
+    kind = ConnectionKind(body["kind"])
+    ttl = body.get("expires_in_seconds", LINK_TTL_SECONDS)
+    if not isinstance(ttl, int) or isinstance(ttl, bool):
+        return json_response(400, {"message": "expires_in_seconds must be a whole number of seconds."})
+    key = connect_link_key(secret_source().tiktok_app_secret())
+    try:
+        link = connect_link(
+            kind, str(body.get("workspace", "")), connect_start_url(app.current_event, kind), key, time.time(), ttl
+        )
+    except ValueError as refused:
+        return json_response(400, {"message": str(refused)})
+    return json_response(
+        201, {"url": link.url, "kind": kind.value, "workspace": body["workspace"], "expires_at": link.expires_at}
+    )
+
+
+def _move(kind: ConnectionKind, account_id: str) -> Response[str]:
+    body = _json_body()
+    workspace = body.get("workspace") if isinstance(body, dict) else None
+    if not isinstance(workspace, str) or not WORKSPACE.fullmatch(workspace):
+        return json_response(400, {"message": 'Send {"workspace": "<the workspace to move it to>"}.'})
+    if not _adapters().accounts.move_to_workspace(kind, account_id, workspace):
+        return json_response(404, {"message": f"No connected TikTok {kind.value} account {account_id}."})
+    return json_response(200, {"kind": kind.value, "account_id": account_id, "workspace": workspace})
+
+
+@app.put("/admin/advertisers/<advertiser_id>/workspace")
+def move_advertiser(advertiser_id: str) -> Response[str]:
+    """An operator moves an ad account to another workspace; a connection never does."""
+    return _move(ConnectionKind.ADVERTISER, advertiser_id)
+
+
+@app.put("/admin/businesses/<business_id>/workspace")
+def move_business(business_id: str) -> Response[str]:
+    return _move(ConnectionKind.BUSINESS, unquote(business_id))
 
 
 MAX_PAGE = 200

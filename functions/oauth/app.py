@@ -1,4 +1,4 @@
-"""OAuthFunction: /oauth/tiktok/{kind}/start redirects to TikTok; /oauth/tiktok/callback finishes the connection."""
+"""OAuthFunction: /oauth/tiktok/{kind}/start (a signed connect link) redirects to TikTok; /oauth/tiktok/callback finishes."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler_support.addresses import oauth_callback_url
 from handler_support.deadline import tiktok_calls_bounded
 from handler_support.observability import logger, metrics, tracer
 from handler_support.pages import html_page
 from handler_support.secrets import secret_source
 from handler_support.settings import settings
 from handler_support.wiring import AccountAdapters
-from messaging_partner.domain.connections import ConnectionFailed, finish_connection, start_connection
+from messaging_partner.domain.connections import STATE_TTL_SECONDS, ConnectionFailed, finish_connection, start_connection
 from messaging_partner.domain.models import ConnectionKind, TikTokApp
 
 app = APIGatewayHttpResolver()
@@ -29,15 +31,11 @@ def _adapters() -> AccountAdapters:
 
 
 def _tiktok_app() -> TikTokApp:
-    """The redirect URI: the configured one, else this API's own callback as the browser reached it."""
-    event = app.current_event
-    scheme = event.headers.get("x-forwarded-proto", "https")
-    host = event.headers.get("host") or event.request_context.domain_name
     config = settings()
     return TikTokApp(
         app_id=config.tiktok_app_id,
         secret=secret_source().tiktok_app_secret(),
-        redirect_uri=config.oauth_redirect_url or f"{scheme}://{host}/oauth/tiktok/callback",
+        redirect_uri=oauth_callback_url(app.current_event),
         advertiser_authorize_url=config.tiktok_advertiser_auth_url,
         business_authorize_url=config.tiktok_business_auth_url,
     )
@@ -51,30 +49,53 @@ def _failure_page(failure: ConnectionFailed) -> Response[str]:
 
 @app.get("/oauth/tiktok/<kind>/start")
 def start(kind: str) -> Response[str]:
+    """A signed connect link (POST /admin/connect-links) opened in a browser: bind that browser, go to TikTok."""
     if kind not in ConnectionKind.__members__.values():
         return html_page(404, "Unknown connection", [f"There is no {kind!r} connection. Use advertiser or business."])
-    workspace = (app.current_event.query_string_parameters or {}).get("workspace", "")
+    query = app.current_event.query_string_parameters or {}
     try:
-        url = start_connection(ConnectionKind(kind), workspace, _tiktok_app(), _adapters().accounts, time.time())
+        started = start_connection(ConnectionKind(kind), query, _tiktok_app(), _adapters().accounts, time.time())
     except ConnectionFailed as failure:
         return _failure_page(failure)
-    return Response(status_code=302, headers={"Location": url}, body="")
+    cookie = Cookie(
+        name=started.cookie_name,
+        value=started.browser_secret,
+        path="/oauth/tiktok",
+        max_age=STATE_TTL_SECONDS,
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,  # sent on TikTok's redirect back, a top-level GET; not on cross-site requests
+    )
+    return Response(status_code=302, headers={"Location": started.authorize_url}, cookies=[cookie], body="")
 
 
 @app.get("/oauth/tiktok/callback")
 def callback() -> Response[str]:
     adapters = _adapters()
-    query = app.current_event.query_string_parameters or {}
+    event = app.current_event
+    cookies = dict(c.split("=", 1) for c in event.cookies or [] if "=" in c)
     try:
         connected = finish_connection(
-            query, _tiktok_app(), adapters.accounts, adapters.tiktok, adapters.cipher, adapters.publisher, time.time()
+            event.query_string_parameters or {},
+            _tiktok_app(),
+            adapters.accounts,
+            adapters.tiktok,
+            adapters.cipher,
+            adapters.publisher,
+            time.time(),
+            cookies,
         )
     except ConnectionFailed as failure:
         return _failure_page(failure)
     metrics.add_metric(name=f"Connected_{connected.kind}", unit=MetricUnit.Count, value=len(connected.accounts))
     logger.info(
         "Accounts connected",
-        extra={"kind": connected.kind, "accounts": list(connected.accounts), "workspace": connected.workspace},
+        extra={
+            "kind": connected.kind,
+            "accounts": list(connected.accounts),
+            "workspace": connected.workspace,
+            "elsewhere": connected.elsewhere,
+        },
     )
     what = "TikTok ad accounts" if connected.kind is ConnectionKind.ADVERTISER else "TikTok Business Account"
     items = [f"{name} ({account_id})" if name else account_id for account_id, name in connected.accounts.items()]

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 import requests
 
+from local.control import connect_in_browser, connect_link
+from local.stack import local_aws_client
+from messaging_partner.domain.connections import PENDING_STARTS_PER_WORKSPACE
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -16,8 +19,8 @@ BUSINESS = "-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"
 
 
 def follow(stack: RunningStack, kind: str) -> requests.Response:
-    """The browser: start -> TikTok consent (the emulator) -> our callback, every hop over HTTP."""
-    return requests.get(f"{stack.api}/oauth/tiktok/{kind}/start", params={"workspace": "e2e"}, timeout=30)
+    """The browser: connect link -> TikTok consent (the emulator) -> our callback, every hop over HTTP."""
+    return connect_in_browser(stack.api, kind, "e2e")
 
 
 def fire_refresher(stack: RunningStack, ahead: timedelta) -> dict[str, Any]:
@@ -61,13 +64,90 @@ def test_refresh_token_past_its_year_ends_in_needs_reauth(stack: RunningStack) -
     assert fire_refresher(stack, timedelta(hours=23))["refreshed"] == [BUSINESS]
 
 
+def started(stack: RunningStack, kind: str, workspace: str, **headers: str) -> requests.Response:
+    return requests.get(connect_link(stack.api, kind, workspace), allow_redirects=False, headers=headers, timeout=10)
+
+
+def cookie_of(start: requests.Response) -> dict[str, str]:
+    return {"Cookie": start.headers["set-cookie"].split(";", 1)[0]}
+
+
+def state_items(stack: RunningStack) -> int:
+    table = stack.status()["resources"]["AccountLinksTable"]
+    items = local_aws_client("dynamodb", stack.ports.aws).scan(TableName=table, ProjectionExpression="pk")["Items"]
+    return sum(item["pk"]["S"].startswith("STATE#") for item in items)
+
+
 def test_state_reuse_over_http(stack: RunningStack) -> None:
-    start = requests.get(
-        f"{stack.api}/oauth/tiktok/advertiser/start", params={"workspace": "e2e"}, allow_redirects=False, timeout=10
-    )
+    start = started(stack, "advertiser", "e2e")
     consent = requests.get(start.headers["location"], allow_redirects=False, timeout=10)
     callback = consent.headers["location"]
-    assert requests.get(callback, timeout=30).status_code == 200
-    reused = requests.get(callback, timeout=30)
+    assert requests.get(callback, headers=cookie_of(start), timeout=30).status_code == 200
+    reused = requests.get(callback, headers=cookie_of(start), timeout=30)
     assert reused.status_code == 400
     assert "already used" in reused.text
+
+
+def test_a_consent_page_passed_to_another_browser_connects_nothing(stack: RunningStack) -> None:
+    """The workspace takeover: someone starts a connection into their own workspace and sends TikTok's consent page
+    to the owner of an ad account. The owner consents; their browser has no cookie of that start, so nothing moves."""
+    assert follow(stack, "advertiser").status_code == 200  # the owner's ad account, in workspace e2e
+    attacker = started(stack, "advertiser", "attacker")
+    assert attacker.status_code == 302
+    assert {"HttpOnly", "Secure", "SameSite=Lax"} <= {part.strip() for part in attacker.headers["set-cookie"].split(";")}
+    consent = requests.get(attacker.headers["location"], allow_redirects=False, timeout=10)  # the owner consents
+    owner_lands = requests.get(consent.headers["location"], timeout=30)  # in the owner's browser: no such cookie
+    assert owner_lands.status_code == 403
+    assert "started in another browser" in owner_lands.text
+    assert requests.get(f"{stack.api}/admin/advertisers/{ADVERTISER}", timeout=10).json()["workspace"] == "e2e"
+
+
+def test_an_ad_account_stays_in_its_workspace_until_an_operator_moves_it(stack: RunningStack) -> None:
+    assert follow(stack, "advertiser").status_code == 200
+    elsewhere = connect_in_browser(stack.api, "advertiser", "other")
+    assert elsewhere.status_code == 409
+    assert "already connected to another workspace" in elsewhere.text
+    assert "PUT /admin/advertisers/&lt;id&gt;/workspace" in elsewhere.text
+    assert requests.get(f"{stack.api}/admin/advertisers/{ADVERTISER}", timeout=10).json()["workspace"] == "e2e"
+
+    for advertiser in (ADVERTISER, "7100000000000000002"):
+        moved = requests.put(f"{stack.api}/admin/advertisers/{advertiser}/workspace", json={"workspace": "other"}, timeout=10)
+        assert moved.status_code == 200, moved.text
+    try:
+        assert connect_in_browser(stack.api, "advertiser", "other").status_code == 200
+    finally:
+        for advertiser in (ADVERTISER, "7100000000000000002"):
+            requests.put(f"{stack.api}/admin/advertisers/{advertiser}/workspace", json={"workspace": "e2e"}, timeout=10)
+    missing = requests.put(f"{stack.api}/admin/advertisers/7199999999999999999/workspace", json={"workspace": "x"}, timeout=10)
+    assert missing.status_code == 404
+
+
+def test_anonymous_and_altered_links_start_nothing(stack: RunningStack) -> None:
+    before = state_items(stack)
+    link = connect_link(stack.api, "advertiser", "e2e")
+    altered = link.replace("workspace=e2e", "workspace=attacker")
+    extended = link.replace("expires=", "expires=1")  # a later expiry breaks the signature as well
+    anonymous = f"{stack.api}/oauth/tiktok/advertiser/start?workspace=attacker"
+    for url, says in ((anonymous, "made by the app you connect from"), (altered, "altered"), (extended, "altered")):
+        page = requests.get(url, allow_redirects=False, timeout=10)
+        assert (page.status_code, "set-cookie" in page.headers) == (403, False), url
+        assert says in page.text
+    assert state_items(stack) == before
+
+
+def test_the_redirect_uri_comes_from_configuration_not_from_headers(stack: RunningStack) -> None:
+    start = started(stack, "business", "e2e", Host="evil.example", **{"X-Forwarded-Proto": "https"})
+    assert start.status_code == 302
+    assert f"redirect_uri={stack.api}/oauth/tiktok/callback".replace(":", "%3A").replace("/", "%2F") in start.headers["location"]
+    assert "evil.example" not in start.headers["location"]
+
+
+def test_connection_starts_are_capped_per_workspace(stack: RunningStack) -> None:
+    link = connect_link(stack.api, "business", "capped")
+    answers = [requests.get(link, allow_redirects=False, timeout=10).status_code for _ in range(PENDING_STARTS_PER_WORKSPACE)]
+    assert answers == [302] * PENDING_STARTS_PER_WORKSPACE
+    refused = requests.get(link, allow_redirects=False, timeout=10)
+    assert refused.status_code == 429
+    assert "too many connections" in refused.text
+    other_workspace = started(stack, "business", "not-capped")
+    assert other_workspace.status_code == 302

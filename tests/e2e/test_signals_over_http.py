@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from local.control import connect_in_browser
 from local.scenario import WhatsAppChange, WhatsAppMessage, signed_meta, whatsapp_body
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_all_platforms import META_SECRET, send
@@ -19,10 +20,7 @@ NUMBER = "106540352240042"
 
 
 def connected_with_keywords(stack: RunningStack) -> None:
-    start = requests.get(
-        f"{stack.api}/oauth/tiktok/advertiser/start", params={"workspace": "e2e"}, allow_redirects=True, timeout=30
-    )
-    assert start.status_code == 200
+    assert connect_in_browser(stack.api, "advertiser", "e2e").status_code == 200
     linked = requests.put(f"{stack.api}/admin/advertisers/{ADVERTISER}/links/whatsapp/{NUMBER}", json={}, timeout=10)
     assert linked.status_code in (200, 409)
     keywords = [{"keyword": "pay", "signal": "payment"}, {"keyword": "付款", "signal": "payment"}]

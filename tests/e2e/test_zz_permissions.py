@@ -23,6 +23,7 @@ SHARED_SECRET_CACHE = (
 UNEXERCISED: dict[Grant, str] = {
     Grant("OAuthFunction", "secretsmanager:GetSecretValue", "TikTokAppSecret"): SHARED_SECRET_CACHE,
     Grant("TokenRefreshFunction", "secretsmanager:GetSecretValue", "TikTokAppSecret"): SHARED_SECRET_CACHE,
+    Grant("AdminFunction", "secretsmanager:GetSecretValue", "TikTokAppSecret"): SHARED_SECRET_CACHE,
     Grant("AttributionFunction", "dynamodb:UpdateItem", "AccountLinksTable"): (
         "NEEDS_REAUTH when completing a card meets a revoked token, DISCONNECTED on authorization.removed "
         "(tests/integration/test_ad_cards.py, test_payloads_from_the_wild.py)"

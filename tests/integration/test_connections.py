@@ -6,6 +6,7 @@ import base64
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,37 +48,53 @@ def bus_events(stack: IntegrationStack) -> Callable[[], list[dict[str, Any]]]:
     return read
 
 
-def start(stack: IntegrationStack, kind: str, workspace: str = "acme") -> str:
-    response = stack.http(
-        "OAuthFunction", "GET", f"/oauth/tiktok/{kind}/start?workspace={workspace}", headers={"host": "api.test"}
-    )
+@dataclass(frozen=True)
+class Started:
+    authorize_url: str  # TikTok's consent page
+    browser: dict[str, str]  # the starting browser's cookie header
+
+
+def link_path(stack: IntegrationStack, kind: str, workspace: str = "acme") -> str:
+    """A connect link from the admin API, as path and query of the OAuth function."""
+    body = json.dumps({"kind": kind, "workspace": workspace}).encode()
+    answer = stack.http("AdminFunction", "POST", "/admin/connect-links", body, {"content-type": "application/json"})
+    assert answer["statusCode"] == 201, answer
+    url = urlsplit(json.loads(answer["body"])["url"])
+    return f"{url.path}?{url.query}"
+
+
+def start(stack: IntegrationStack, kind: str, workspace: str = "acme") -> Started:
+    response = stack.http("OAuthFunction", "GET", link_path(stack, kind, workspace))
     assert response["statusCode"] == 302, response
-    return str(response["headers"]["Location"])
+    [cookie] = response["cookies"]
+    return Started(str(response["headers"]["Location"]), {"cookie": cookie.split(";", 1)[0]})
 
 
-def consent(authorize_url: str) -> str:
-    """The browser at TikTok's consent page: it redirects back to our callback."""
-    answer = requests.get(authorize_url, allow_redirects=False, timeout=5)
+def consent(started: Started) -> tuple[str, dict[str, str]]:
+    """The browser at TikTok's consent page: it redirects back to our callback, keeping its cookie."""
+    answer = requests.get(started.authorize_url, allow_redirects=False, timeout=5)
     assert answer.status_code == 302, answer.text
-    return str(answer.headers["location"])
+    return str(answer.headers["location"]), started.browser
 
 
-def callback(stack: IntegrationStack, redirect: str) -> dict[str, Any]:
-    parts = urlsplit(redirect)
+def callback(stack: IntegrationStack, redirect: tuple[str, dict[str, str]]) -> dict[str, Any]:
+    url, browser = redirect
+    parts = urlsplit(url)
     assert parts.path == "/oauth/tiktok/callback"
-    return stack.http("OAuthFunction", "GET", f"{parts.path}?{parts.query}", headers={"host": "api.test"})
+    return stack.http("OAuthFunction", "GET", f"{parts.path}?{parts.query}", headers=browser)
 
 
-def connect(stack: IntegrationStack, kind: str) -> dict[str, Any]:
-    return callback(stack, consent(start(stack, kind)))
+def connect(stack: IntegrationStack, kind: str, workspace: str = "acme") -> dict[str, Any]:
+    return callback(stack, consent(start(stack, kind, workspace)))
 
 
 def test_advertiser_connection_end_to_end(aws_stack: IntegrationStack) -> None:
     events = bus_events(aws_stack)
     authorize = start(aws_stack, "advertiser")
-    query = parse_qs(urlsplit(authorize).query)
+    query = parse_qs(urlsplit(authorize.authorize_url).query)
     assert query["app_id"] == ["local-tiktok-app"]
-    assert query["redirect_uri"] == ["http://api.test/oauth/tiktok/callback"]
+    # No OAuthRedirectUrl: the API's own execute-api address, from the API id API Gateway passes.
+    assert query["redirect_uri"] == ["https://local.execute-api.us-east-1.amazonaws.com/oauth/tiktok/callback"]
     page = callback(aws_stack, consent(authorize))
     assert page["statusCode"] == 200
     assert "Demo Sneakers (7100000000000000001)" in page["body"]
@@ -118,20 +135,22 @@ def test_state_is_single_use(aws_stack: IntegrationStack) -> None:
 
 @pytest.mark.parametrize("tamper", ["drop", "alter"])
 def test_tampered_state_is_refused(aws_stack: IntegrationStack, tamper: str) -> None:
-    redirect = consent(start(aws_stack, "advertiser"))
+    redirect, browser = consent(start(aws_stack, "advertiser"))
     parts = urlsplit(redirect)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     if tamper == "drop":
         query.pop("state")
     else:
         query["state"] = query["state"][:-2] + "xx"
-    response = aws_stack.http("OAuthFunction", "GET", parts.path + "?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    response = aws_stack.http(
+        "OAuthFunction", "GET", parts.path + "?" + "&".join(f"{k}={v}" for k, v in query.items()), headers=browser
+    )
     assert response["statusCode"] == 400
     assert "Start the connection again" in response["body"]
 
 
 def test_expired_state_is_refused(aws_stack: IntegrationStack) -> None:
-    store(aws_stack).put_state(OAuthState(state="old-state", kind="advertiser", workspace="acme", expires_at=1))
+    store(aws_stack).put_state(OAuthState(state="old-state", kind="advertiser", workspace="acme", expires_at=1), 30, 600)
     response = aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/callback?auth_code=x&state=old-state")
     assert (response["statusCode"], "has expired" in response["body"]) == (400, True)
 
@@ -146,9 +165,12 @@ def test_denied_consent_says_what_to_do(aws_stack: IntegrationStack, emulator: R
 def test_reused_auth_code_is_40110(aws_stack: IntegrationStack) -> None:
     first = consent(start(aws_stack, "advertiser"))
     callback(aws_stack, first)
-    code = parse_qs(urlsplit(first).query)["auth_code"][0]
-    fresh_state = parse_qs(urlsplit(start(aws_stack, "advertiser")).query)["state"][0]
-    page = aws_stack.http("OAuthFunction", "GET", f"/oauth/tiktok/callback?auth_code={code}&state={fresh_state}")
+    code = parse_qs(urlsplit(first[0]).query)["auth_code"][0]
+    fresh = start(aws_stack, "advertiser")
+    fresh_state = parse_qs(urlsplit(fresh.authorize_url).query)["state"][0]
+    page = aws_stack.http(
+        "OAuthFunction", "GET", f"/oauth/tiktok/callback?auth_code={code}&state={fresh_state}", headers=fresh.browser
+    )
     assert page["statusCode"] == 400
     assert "code 40110" in page["body"]
 
@@ -168,9 +190,39 @@ def test_tiktok_refusals_are_readable(
     assert f"code {code}" in page["body"]
 
 
-def test_unknown_kind_and_missing_workspace(aws_stack: IntegrationStack) -> None:
+def test_unknown_kind_and_unsigned_starts(aws_stack: IntegrationStack) -> None:
     assert aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/pinterest/start?workspace=a")["statusCode"] == 404
-    assert aws_stack.http("OAuthFunction", "GET", "/oauth/tiktok/advertiser/start")["statusCode"] == 400
+    for path in ("/oauth/tiktok/advertiser/start", "/oauth/tiktok/advertiser/start?workspace=acme"):
+        page = aws_stack.http("OAuthFunction", "GET", path)
+        assert (page["statusCode"], page.get("cookies")) == (403, [])
+        assert "Connections start from a link made by the app you connect from" in page["body"]
+
+
+def test_connect_link_refusals(aws_stack: IntegrationStack) -> None:
+    for body in (b"", b"[]", b'{"kind": "pinterest", "workspace": "a"}', b'{"kind": "business", "workspace": "a b"}'):
+        answer = aws_stack.http("AdminFunction", "POST", "/admin/connect-links", body, {"content-type": "application/json"})
+        assert answer["statusCode"] == 400, body
+        assert json.loads(answer["body"])["message"]
+    too_long = json.dumps({"kind": "business", "workspace": "a", "expires_in_seconds": 10**6}).encode()
+    answer = aws_stack.http("AdminFunction", "POST", "/admin/connect-links", too_long, {"content-type": "application/json"})
+    assert (answer["statusCode"], "expires_in_seconds" in answer["body"]) == (400, True)
+
+
+def test_a_callback_without_the_starting_browsers_cookie_connects_nothing(aws_stack: IntegrationStack) -> None:
+    redirect, _ = consent(start(aws_stack, "business"))
+    page = callback(aws_stack, (redirect, {}))
+    assert (page["statusCode"], "started in another browser" in page["body"]) == (403, True)
+    assert store(aws_stack).get_business(BUSINESS) is None
+
+
+def test_an_account_in_another_workspace_is_not_taken(aws_stack: IntegrationStack) -> None:
+    assert connect(aws_stack, "business", "owner")["statusCode"] == 200
+    page = connect(aws_stack, "business", "taker")
+    assert (page["statusCode"], "already connected to another workspace" in page["body"]) == (409, True)
+    account = store(aws_stack).get_business(BUSINESS)
+    assert account is not None
+    assert account.workspace == "owner"
+    assert connect(aws_stack, "business", "owner")["statusCode"] == 200  # reconnecting in its own workspace is fine
 
 
 def test_tokens_never_reach_the_logs(
@@ -324,9 +376,19 @@ def test_configured_redirect_url_wins(aws_stack: IntegrationStack, monkeypatch: 
 
     monkeypatch.setenv("OAUTH_REDIRECT_URL", "https://connect.example.com/oauth/tiktok/callback/")
     settings.settings.cache_clear()
-    query = parse_qs(urlsplit(start(aws_stack, "business")).query)
+    query = parse_qs(urlsplit(start(aws_stack, "business").authorize_url).query)
     assert query["redirect_uri"] == ["https://connect.example.com/oauth/tiktok/callback/"]
+    link = json.loads(
+        aws_stack.http("AdminFunction", "POST", "/admin/connect-links", b'{"kind": "business", "workspace": "w"}')["body"]
+    )
+    assert link["url"].startswith("https://connect.example.com/oauth/tiktok/business/start?workspace=w&expires=")
     settings.settings.cache_clear()
+
+
+def test_request_headers_never_become_the_redirect_uri(aws_stack: IntegrationStack) -> None:
+    spoofed = {"host": "evil.example", "x-forwarded-proto": "https"}
+    response = aws_stack.http("OAuthFunction", "GET", link_path(aws_stack, "business"), headers=spoofed)
+    assert "evil.example" not in response["headers"]["Location"]
 
 
 # ---------------------------------------------------------------- attribution with routing and lead counters

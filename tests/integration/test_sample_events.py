@@ -98,10 +98,16 @@ def test_samples_run_in_order_of_the_flow(aws_stack: IntegrationStack) -> None:
     assert conversation["statusCode"] == 200
     assert json.loads(conversation["body"])["customer_message_count"] == 2
     assert invoke("KeywordSignalFunction", load("keyword_signal_batch")) == {"batchItemFailures": []}
-    assert invoke("OAuthFunction", load("oauth_advertiser_start"))["statusCode"] == 302
+    link = invoke("AdminFunction", load("admin_post_connect_link"))
+    assert (link["statusCode"], json.loads(link["body"])["url"].split("?")[0]) == (
+        201,
+        "https://abc123.execute-api.us-east-1.amazonaws.com/oauth/tiktok/advertiser/start",
+    )
+    assert invoke("OAuthFunction", load("oauth_advertiser_start"))["statusCode"] == 302  # signed, valid until 2100
     assert invoke("OAuthFunction", load("oauth_business_start"))["statusCode"] == 302
     assert invoke("OAuthFunction", load("oauth_callback_denied"))["statusCode"] == 400  # no such state here
     assert invoke("AdminFunction", load("admin_put_link"))["statusCode"] == 404  # the ad account is not connected yet
+    assert invoke("AdminFunction", load("admin_put_advertiser_workspace"))["statusCode"] == 404  # nor here
     assert json.loads(invoke("AdminFunction", load("admin_list_advertisers"))["body"]) == {"advertisers": []}
     assert json.loads(invoke("AdminFunction", load("admin_list_conversations"))["body"]) == {"conversations": []}
     assert invoke("AdminFunction", load("admin_get_business"))["statusCode"] == 404  # not connected here

@@ -216,9 +216,11 @@ def test_the_layer_is_built_by_its_makefile_for_the_functions_runtime() -> None:
     assert f"build-{name}:" in makefile
     function_globals = TEMPLATE.body["Globals"]["Function"]
     python = function_globals["Runtime"].removeprefix("python")
-    assert f"--python-version {python}" in makefile and "--no-deps" in makefile
+    assert f"--python-version {python}" in makefile
+    assert "--no-deps" in makefile
     assert layer["Properties"]["CompatibleRuntimes"] == [function_globals["Runtime"]]
-    assert function_globals["Architectures"] == ["arm64"] and "manylinux2014_aarch64" in makefile
+    assert function_globals["Architectures"] == ["arm64"]
+    assert "manylinux2014_aarch64" in makefile
 
 
 def test_sqs_sources_report_batch_item_failures() -> None:

@@ -24,7 +24,7 @@ class Settings:
     tiktok_api_base_url: str
     tiktok_advertiser_auth_url: str
     tiktok_business_auth_url: str
-    oauth_redirect_url: str  # empty: derive from the request
+    oauth_redirect_url: str  # empty: the API's execute-api address (handler_support/addresses.py)
     tracking_id_patterns: tuple[str, ...]  # empty: the documented default
     signal_event_source: str
     config_cache_seconds: int  # how long routes and keyword lists are remembered per container

@@ -42,7 +42,19 @@ class AlreadyLinked(Exception):
 
 class UnknownAdvertiser(Exception):
     def __init__(self, advertiser_id: str) -> None:
-        super().__init__(f"No connected advertiser {advertiser_id}. Connect it first: GET /oauth/tiktok/advertiser/start.")
+        super().__init__(f"No connected advertiser {advertiser_id}. Connect it first with a link from POST /admin/connect-links.")
+
+
+class ConnectedElsewhere(Exception):
+    """The TikTok account belongs to another workspace; a connection never moves it, an operator does."""
+
+    def __init__(self, account_id: str, workspace: str) -> None:
+        super().__init__(f"The TikTok account {account_id} is connected to another workspace.")
+        self.account_id, self.workspace = account_id, workspace
+
+
+class TooManyConnectionStarts(Exception):
+    """A workspace started more connections than it may have pending at once."""
 
 
 class OutcomeLimitReached(Exception):

@@ -180,12 +180,13 @@ class ConnectionKind(StrEnum):
 
 
 class OAuthState(BaseModel):
-    """The random, single-use value that ties a callback to the workspace that started the connection."""
+    """The random, single-use value that ties a callback to the workspace and the browser that started the connection."""
 
     state: str
     kind: ConnectionKind
     workspace: str
     expires_at: int  # unix seconds
+    browser_hash: str = ""  # SHA-256 of the secret in the starting browser's cookie; "" never matches
 
 
 class AdvertiserAccount(BaseModel):

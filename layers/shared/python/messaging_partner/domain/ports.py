@@ -25,6 +25,7 @@ from .models import (
     BusinessAccount,
     BusinessGrant,
     Channel,
+    ConnectionKind,
     Conversation,
     ConversationSignals,
     InboundMessage,
@@ -153,17 +154,28 @@ class ConversationStore(Protocol):
 
 
 class AccountStore(Protocol):
-    def put_state(self, state: OAuthState) -> None: ...
+    def put_state(self, state: OAuthState, pending_cap: int, window_seconds: int) -> None:
+        """Stores the state (it expires by TTL); TooManyConnectionStarts when its workspace already stored
+        pending_cap states in the current window of window_seconds."""
+        ...
 
     def take_state(self, state: str) -> OAuthState | None:
         """Removes and returns the state atomically: a second take of the same state returns None."""
         ...
 
-    def save_advertiser(self, account: AdvertiserAccount) -> None: ...
+    def save_advertiser(self, account: AdvertiserAccount) -> None:
+        """Stores the ad account; ConnectedElsewhere when it is stored under another workspace."""
+        ...
 
     def get_advertiser(self, advertiser_id: str) -> tuple[AdvertiserAccount, list[AccountLink]] | None: ...
 
-    def save_business(self, account: BusinessAccount) -> None: ...
+    def move_to_workspace(self, kind: ConnectionKind, account_id: str, workspace: str) -> bool:
+        """An operator's move of a connected account; False when there is no such account."""
+        ...
+
+    def save_business(self, account: BusinessAccount) -> None:
+        """Stores the Business Account's tokens; ConnectedElsewhere when it is stored under another workspace."""
+        ...
 
     def get_business(self, business_id: str) -> BusinessAccount | None: ...
 

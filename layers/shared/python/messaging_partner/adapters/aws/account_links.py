@@ -7,6 +7,7 @@ ADV#<advertiser_id>  SIGNALS#KEYWORDS               the keyword list, versioned 
 LINK#<channel>#<account_id>  LINK                   guard: one advertiser per chat account
 BIZ#<business_id>    TOKEN                          tt_user tokens; refresh_bucket/refresh_due_at feed the sparse refresh_due GSI
 STATE#<state>        STATE                          OAuth state, single use, TTL
+STARTS#<workspace>   WINDOW#<n>                     connections a workspace started in one state lifetime (cap), TTL
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
+from messaging_partner.domain.errors import AlreadyLinked, ConnectedElsewhere, TooManyConnectionStarts, UnknownAdvertiser
 from messaging_partner.domain.expiring import ExpiringCache
 from messaging_partner.domain.models import (
     AccountLink,
@@ -24,6 +25,7 @@ from messaging_partner.domain.models import (
     AdvertiserAccount,
     BusinessAccount,
     Channel,
+    ConnectionKind,
     KeywordList,
     KeywordRule,
     OAuthState,
@@ -53,9 +55,33 @@ class DynamoAccountStore:
         self._clock = clock
 
     # ------------------------------------------------------------------ OAuth state
-    def put_state(self, state: OAuthState) -> None:
+    def put_state(self, state: OAuthState, pending_cap: int, window_seconds: int) -> None:
+        """The state and its workspace's start count in one transaction: past the cap, neither is written."""
+        window = int(self._clock() // window_seconds)
         item = {"pk": f"STATE#{state.state}", "sk": "STATE", **state.model_dump(mode="json")}
-        client("dynamodb").put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": to_item({"pk": f"STARTS#{state.workspace}", "sk": f"WINDOW#{window}"}),
+                            "UpdateExpression": "ADD started :one SET expires_at = :expires",
+                            "ConditionExpression": "attribute_not_exists(started) OR started < :cap",
+                            "ExpressionAttributeValues": to_item(
+                                {":one": 1, ":cap": pending_cap, ":expires": (window + 2) * window_seconds}
+                            ),
+                        }
+                    },
+                    {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
+            )
+        except dynamodb.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == _CONDITION_FAILED:
+                raise TooManyConnectionStarts(state.workspace) from None
+            raise
 
     def take_state(self, state: str) -> OAuthState | None:
         dynamodb = client("dynamodb")
@@ -73,7 +99,34 @@ class DynamoAccountStore:
     # ------------------------------------------------------------------ advertisers
     def save_advertiser(self, account: AdvertiserAccount) -> None:
         item = {"pk": advertiser_pk(account.advertiser_id), "sk": "META", "entity_type": ADVERTISER_ENTITY, **_dump(account)}
-        client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
+        self._put_in_workspace(item, account.advertiser_id, account.workspace)
+
+    def move_to_workspace(self, kind: ConnectionKind, account_id: str, workspace: str) -> bool:
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item(_account_key(kind, account_id)),
+                UpdateExpression="SET workspace = :workspace",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item({":workspace": workspace}),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _put_in_workspace(self, item: dict[str, Any], account_id: str, workspace: str) -> None:
+        """A connection writes its account whole, but never takes it from another workspace."""
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk) OR workspace = :workspace",
+                ExpressionAttributeValues=to_item({":workspace": workspace}),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            raise ConnectedElsewhere(account_id, workspace) from None
 
     def get_advertiser(self, advertiser_id: str) -> tuple[AdvertiserAccount, list[AccountLink]] | None:
         items = self._query(
@@ -226,12 +279,12 @@ class DynamoAccountStore:
 
     # ------------------------------------------------------------------ business accounts
     def save_business(self, account: BusinessAccount) -> None:
-        client("dynamodb").put_item(TableName=self._table, Item=to_item(self._business_item(account)))
+        self._put_in_workspace(self._business_item(account), account.business_id, account.workspace)
 
     def get_business(self, business_id: str) -> BusinessAccount | None:
         item = (
             client("dynamodb")
-            .get_item(TableName=self._table, Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}), ConsistentRead=True)
+            .get_item(TableName=self._table, Key=to_item(_business_key(business_id)), ConsistentRead=True)
             .get("Item")
         )
         return BusinessAccount.model_validate(_fields(from_item(item))) if item else None
@@ -250,8 +303,9 @@ class DynamoAccountStore:
             dynamodb.put_item(
                 TableName=self._table,
                 Item=to_item(self._business_item(account)),
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues=to_item({":expected": expected_version}),
+                # An operator's move between the read and this write must not be undone.
+                ConditionExpression="version = :expected AND workspace = :workspace",
+                ExpressionAttributeValues=to_item({":expected": expected_version, ":workspace": account.workspace}),
             )
         except dynamodb.exceptions.ConditionalCheckFailedException:
             return False
@@ -265,13 +319,12 @@ class DynamoAccountStore:
         reason: str,
         status: AccountLinkStatus = AccountLinkStatus.NEEDS_REAUTH,
     ) -> bool:
-        business = kind == "business"
-        key = {"pk": f"BIZ#{account_id}", "sk": "TOKEN"} if business else {"pk": advertiser_pk(account_id), "sk": "META"}
+        business = kind == ConnectionKind.BUSINESS
         dynamodb = client("dynamodb")
         try:
             dynamodb.update_item(
                 TableName=self._table,
-                Key=to_item(key),
+                Key=to_item(_account_key(kind, account_id)),
                 # Leaving the sparse refresh index: a dead token is not retried every hour.
                 UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
                 ConditionExpression="attribute_exists(pk) AND #generation = :generation",
@@ -294,7 +347,7 @@ class DynamoAccountStore:
             )
 
     def _business_item(self, account: BusinessAccount) -> dict[str, Any]:
-        item = {"pk": f"BIZ#{account.business_id}", "sk": "TOKEN", **_dump(account)}
+        item = {**_business_key(account.business_id), **_dump(account)}
         if account.status is AccountLinkStatus.ACTIVE:
             item.update(refresh_bucket=REFRESH_BUCKET, refresh_due_at=account.access_expires_at_ms)
         return item
@@ -314,6 +367,14 @@ class DynamoAccountStore:
     def _query(self, **request: Any) -> list[dict[str, Any]]:
         paginator = client("dynamodb").get_paginator("query")
         return [from_item(item) for page in paginator.paginate(TableName=self._table, **request) for item in page["Items"]]
+
+
+def _business_key(business_id: str) -> dict[str, str]:
+    return {"pk": f"BIZ#{business_id}", "sk": "TOKEN"}
+
+
+def _account_key(kind: str, account_id: str) -> dict[str, str]:
+    return _business_key(account_id) if kind == ConnectionKind.BUSINESS else {"pk": advertiser_pk(account_id), "sk": "META"}
 
 
 def _dump(model: Any) -> dict[str, Any]:
