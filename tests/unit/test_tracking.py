@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging_partner.domain.tracking import SCAN_LIMIT, TrackingIdExtractor
+from messaging_partner.domain.tracking import (
+    DEFAULT_PATTERNS,
+    MAX_PATHS,
+    SCAN_LIMIT,
+    NotLinear,
+    TrackingIdExtractor,
+    backtracking_paths,
+)
 
 EXTRACT = TrackingIdExtractor().extract
 ID = "7412345678901234567"
@@ -157,6 +164,64 @@ def test_patterns_are_configurable() -> None:
 def test_a_pattern_without_an_id_group_is_refused() -> None:
     with pytest.raises(ValueError, match="named group"):
         TrackingIdExtractor(patterns=(r"TikTok (\d+)",))
+
+
+def test_the_default_pattern_tries_one_way_from_each_position() -> None:
+    assert [backtracking_paths(pattern) for pattern in DEFAULT_PATTERNS] == [1]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "paths"),
+    [
+        (r"\[ref:(?P<id>TT-[0-9A-Za-z-]+)\]", SCAN_LIMIT),  # one unbounded repeat: as many lengths as the text
+        (r"(?P<id>x[a-z]*)!", SCAN_LIMIT + 1),
+        (r"ref\s{0,9}:(?P<id>[0-9]{6,20})", 10 * 15),
+        (r"ref\s*+:\s*+(?P<id>[0-9]++)", 1),  # possessive repeats give nothing back
+        (r"ref(?:\s*:)?(?P<id>[0-9]{8})", 1 + SCAN_LIMIT + 1),  # an optional part with a repeat inside
+        (r"(?:ref|id)[:=](?P<id>[0-9]{8})", 2),
+        (r"(?P<id>(?:ab)+)", SCAN_LIMIT),  # a repeat of a part that matches in one way
+        (r"(?<![a-z])(?P<id>[0-9]{8})(?![0-9])", 1),
+    ],
+)
+def test_a_configured_pattern_whose_tries_are_few_is_accepted(pattern: str, paths: int) -> None:
+    assert backtracking_paths(pattern) == paths
+    TrackingIdExtractor(patterns=(pattern,))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"\btik\s*tok\s*id\s*[:=#\-]?\s*(?P<id>[A-Za-z0-9_\-]{6,64})", "ways to match"),  # the default before
+        (r"ref\s*\s*:(?P<id>[0-9]+)", "ways to match"),  # two unbounded repeats of spaces
+        (r"(?P<id>[a-z]{0,99}[a-z]{0,99})!", "ways to match"),  # bounded, but 10,000 ways
+        (r"(?P<id>(\w+)+):", "nested quantifier"),
+        (r"(?P<id>(a|aa)*)x", "nested quantifier"),
+        (r"(?P<id>(?:a?){2,9})", "nested quantifier"),
+        (r"(?P<q>['\"])(?P<id>[0-9]+)(?P=q)", "back-reference"),
+    ],
+)
+def test_a_configured_pattern_that_could_take_long_is_refused(pattern: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        TrackingIdExtractor(patterns=(pattern,))
+
+
+def test_the_refusal_says_why_and_what_to_do() -> None:
+    with pytest.raises(NotLinear, match="nested quantifier"):
+        backtracking_paths(r"(\w+)+")
+    with pytest.raises(ValueError, match=rf"2,001 or more ways .* \(at most {MAX_PATHS:,}\): bound its repeats .* possessive"):
+        TrackingIdExtractor(patterns=(r"ref\s*\s*:(?P<id>[0-9]+)",))
+
+
+def test_an_accepted_pattern_at_the_limit_still_answers_on_a_long_hostile_message() -> None:
+    worst = TrackingIdExtractor(patterns=(r"(?P<id>[a-z]{0,43}[a-z]{0,44})!",))  # 44 x 45 = 1,980 ways
+    assert worst.extract("a" * 1_000_000) is None  # read up to SCAN_LIMIT only
+    assert worst.extract("abc!") == "abc"
+
+
+def test_a_configured_pattern_reads_the_scanned_part_only() -> None:
+    custom = TrackingIdExtractor(patterns=(r"\[ref:(?P<id>TT-[0-9A-Za-z-]+)\]",))
+    assert custom.extract("." * SCAN_LIMIT + "[ref:TT-1763007625226-ab]") is None
+    assert custom.extract("." * 100 + "[ref:TT-1763007625226-ab]" + "." * SCAN_LIMIT) == "TT-1763007625226-ab"
 
 
 @settings(max_examples=300, deadline=None)
