@@ -1,4 +1,5 @@
-"""make bench: handler work per request next to its floor, the keyword matcher next to its peers, rollups at scale.
+"""make bench: handler work per request next to its floor, the keyword matcher next to its peers, rollups at scale,
+tracking-ID scans against message size.
 
 Webhook: the real WebhookFunction handler (HTTP API v2 event in, response out) with its AWS
 calls stubbed, against the floor every webhook must pay: HMAC-SHA256 of the raw body plus
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 from bench.keywords import bench_keywords  # noqa: E402
 from bench.layer import bench_layer  # noqa: E402
 from bench.rollup import bench_rollup  # noqa: E402
+from bench.tracking import bench_tracking  # noqa: E402
 from local.apigw import build_v2_event  # noqa: E402
 from local.runtime import LambdaContext, load_handler  # noqa: E402
 from local.scenario import (  # noqa: E402
@@ -234,6 +236,7 @@ BENCHMARKS: dict[str, Callable[[TextIO], None]] = {
     "keywords": bench_keywords,
     "rollup": bench_rollup,
     "layer": bench_layer,
+    "tracking": bench_tracking,
 }
 
 if __name__ == "__main__":
