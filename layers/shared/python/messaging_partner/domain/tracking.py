@@ -45,8 +45,8 @@ from typing import Any
 SCAN_LIMIT = 1_000
 # Ways a pattern may try to match from one position: one unbounded repeat over the scanned
 # text (1,001 lengths) and a choice of two, or bounded repeats whose widths multiply to this.
-# At most SCAN_LIMIT * MAX_PATHS tries per message: 0.1 to 0.2 s in the worst case measured
-# (python -m bench tracking, on a shared machine).
+# At most SCAN_LIMIT * MAX_PATHS tries per message: about 50 ms of CPU time in the worst case
+# measured (python -m bench tracking).
 MAX_PATHS = 2 * SCAN_LIMIT
 
 # Zero-width spaces/joiners, word joiner, BOM, soft hyphen and bidirectional marks.
