@@ -28,7 +28,7 @@ therefore checked when it is loaded, from the stdlib's own parse of it, and refu
 the ways it can try to match from one position are few: a repeat may only repeat something
 that matches in one way (no nested quantifiers, no alternation inside a repeat), there are
 no back-references, and the repeats' widths (an unbounded one counts as the whole scanned
-text) multiplied together stay under MAX_PATHS. A possessive repeat (`*+`, `{1,9}+`) never
+text) multiplied together stay within MAX_PATHS. A possessive repeat (`*+`, `{1,9}+`) never
 gives back what it took and counts as one. Every pattern then runs on the scanned part only.
 """
 
@@ -76,7 +76,7 @@ class TrackingIdExtractor:
                 raise ValueError(f"tracking ID pattern {pattern.pattern!r} needs a named group (?P<id>...)")
             paths = backtracking_paths(pattern.pattern)
             if paths > MAX_PATHS:
-                raise ValueError(
+                raise NotLinear(
                     f"tracking ID pattern {pattern.pattern!r} may try {paths:,} or more ways to match from one position"
                     f" (at most {MAX_PATHS:,}): bound its repeats ({{0,9}} rather than *), make them possessive (*+),"
                     " or use fewer of them"
