@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
 from messaging_partner.adapters.tiktok_api.client import TikTokClient
 from messaging_partner.adapters.tiktok_api.deadline import calls_end_within
 from messaging_partner.adapters.tiktok_api.reports import TikTokReportsApi
-from messaging_partner.domain.errors import ADVERTISER_TOKEN_REVOKED, TikTokApiError, TikTokTransportError
+from messaging_partner.domain.errors import ADVERTISER_TOKEN_REVOKED, RetryPolicy, TikTokApiError, TikTokTransportError
 from messaging_partner.domain.reports import ReportPagesDisagree
 
 
@@ -111,6 +112,44 @@ def test_transport_errors(answer: Any) -> None:
     assert len(session.calls) == 3
 
 
+def refused_connection() -> requests.ConnectionError:
+    """What requests raises when nothing listens on the port (as measured): no request left this machine."""
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, "/open_api/v1.3/tt_user/oauth2/refresh_token/", refused))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("answer", "lost"),
+    [
+        (requests.ReadTimeout("read timed out"), True),  # TikTok may have acted and answered too late
+        (requests.ConnectionError("Connection aborted: RemoteDisconnected"), True),
+        (FakeResponse(502, "bad gateway"), True),
+        (FakeResponse(200, ValueError("not json")), True),
+        (requests.ConnectTimeout("connect timed out"), False),  # never sent: TikTok cannot have acted
+        (refused_connection(), False),
+    ],
+)
+def test_a_transport_error_says_whether_tiktok_may_have_acted(answer: Any, lost: bool) -> None:
+    api, _, _ = client(answer)
+    with pytest.raises(TikTokTransportError) as error:
+        api.post("tt_user/oauth2/refresh_token/", {})
+    assert error.value.answer_lost is lost
+    assert ("answer lost" in str(error.value) or "HTTP" in str(error.value) or "not JSON" in str(error.value)) is lost
+
+
+def test_a_policy_can_repeat_what_never_left_and_not_what_may_have_acted() -> None:
+    policy = RetryPolicy(system_errors=False, unreachable=True, answer_lost=False)
+    api, session, _ = client(refused_connection(), envelope(0, {"ok": True}))
+    assert api.post("tt_user/oauth2/refresh_token/", {}, retry=policy) == {"ok": True}
+    api, session, _ = client(requests.ReadTimeout("read timed out"), envelope(0, {"ok": True}))
+    with pytest.raises(TikTokTransportError):
+        api.post("tt_user/oauth2/refresh_token/", {}, retry=policy)
+    assert len(session.calls) == 1
+    with calls_end_within(0.1), pytest.raises(TikTokTransportError, match="not called") as error:
+        api.post("tt_user/oauth2/refresh_token/", {}, retry=policy)
+    assert error.value.answer_lost is False
+
+
 def test_partial_success_is_success() -> None:
     api, _, _ = client(envelope(20001, {"list": []}))
     assert api.get("ad/get/") == {"list": []}
@@ -172,7 +211,7 @@ def test_calls_and_their_retries_end_by_the_invocations_deadline() -> None:
     api, session, sleeps = client(TikTokTransportError("hung"), envelope(0))
     session.answers[0] = requests.ReadTimeout("read timed out")
     # The 1 s backoff would pass the deadline: the call fails now.
-    with calls_end_within(0.8), pytest.raises(TikTokTransportError, match="unreachable"):
+    with calls_end_within(0.8), pytest.raises(TikTokTransportError, match="answer lost"):
         api.get("ad/get/", {"advertiser_id": "1"})
     assert sleeps == []
     assert session.calls[0]["timeout"][1] <= 0.8  # the read timeout shrinks to the time left

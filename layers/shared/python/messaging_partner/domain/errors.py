@@ -85,32 +85,43 @@ class TikTokApiError(Exception):
 
 
 class TikTokTransportError(Exception):
-    """No envelope came back: a network fault, an HTTP error status, or a body that is not JSON."""
+    """No envelope came back: a network fault, an HTTP error status, or a body that is not JSON.
+
+    answer_lost says whether TikTok may have acted on the request: True once the request may
+    have reached it (a read timeout, a dropped connection, an error status, an unreadable
+    body), False when it was never sent (connection refused, connect timeout, no time left).
+    A call that is not safe to repeat must not be repeated after a lost answer.
+    """
+
+    def __init__(self, message: str, answer_lost: bool = True) -> None:
+        super().__init__(message)
+        self.answer_lost = answer_lost
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """How a TikTok call is tried again within one call: on what, how often, how long apart.
 
-    Throttling is always retried. System errors and unreachable answers only where the call is
-    safe to repeat: TikTok has no idempotency keys, so a repeated POST can act twice.
+    Throttling is always retried. System errors, unreachable TikTok and lost answers only where
+    the call is safe to repeat: TikTok has no idempotency keys, so a repeated POST can act twice.
     """
 
     retries: int = 2
     first_backoff_seconds: float = 1.0  # doubled at each retry
     system_errors: bool = True
-    unreachable: bool = True
+    unreachable: bool = True  # the request was never sent (TikTokTransportError.answer_lost False)
+    answer_lost: bool = True  # the request may have reached TikTok and no answer was read
 
     def backoff(self, error: TikTokApiError | TikTokTransportError, retries_done: int) -> float | None:
         """Seconds to wait before trying again, or None to give up and raise."""
         if retries_done >= self.retries:
             return None
         if isinstance(error, TikTokTransportError):
-            retryable = self.unreachable
+            retryable = self.answer_lost if error.answer_lost else self.unreachable
         else:
             retryable = error.is_throttled or (self.system_errors and error.is_system_error)
         return self.first_backoff_seconds * 2**retries_done if retryable else None
 
 
 SAFE_TO_REPEAT = RetryPolicy()  # reads, and writes that are safe to repeat
-THROTTLING_ONLY = RetryPolicy(system_errors=False, unreachable=False)  # writes that could act twice
+THROTTLING_ONLY = RetryPolicy(system_errors=False, unreachable=False, answer_lost=False)  # writes that could act twice

@@ -5,8 +5,10 @@ is code 40100/40016/40133, never HTTP 429. Each call and its retries end by the 
 deadline (deadline.py): a hanging TikTok costs a record, not the function's timeout. How a failed call is tried again is a
 RetryPolicy (domain/errors.py): by default GETs retry throttling, system errors and network
 faults; POSTs only throttling, because TikTok has no idempotency keys and a retried POST can
-act twice (40050 "duplicated request"). A caller that knows its POST is safe to repeat
-passes its own policy (domain/tokens.py REFRESH_RETRY).
+act twice (40050 "duplicated request"). A network fault says whether the request may have
+reached TikTok (TikTokTransportError.answer_lost): a refused connection cannot have acted, a
+read timeout may have. A caller with its own rules passes its own policy (domain/tokens.py
+REFRESH_RETRY).
 """
 
 from __future__ import annotations
@@ -23,6 +25,21 @@ from .deadline import seconds_left
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read
 MIN_CALL_SECONDS = 0.5  # less time than this left: the call is not started
+
+
+def never_sent(error: requests.RequestException) -> bool:
+    """The connection was never made (refused, unresolved name, connect timeout): TikTok cannot have acted.
+
+    Anything else (a read timeout, a connection dropped mid-answer) may come after TikTok acted.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError) or not error.args:
+        return False
+    # requests wraps urllib3's MaxRetryError, whose reason is a NewConnectionError (a ConnectTimeoutError) when
+    # no connection was made; matched by name, as this package does not import urllib3 itself.
+    reason = getattr(error.args[0], "reason", None)
+    return any(kind.__name__ == "ConnectTimeoutError" for kind in type(reason).__mro__)
 
 
 class TikTokClient:
@@ -74,13 +91,17 @@ class TikTokClient:
             self._pace()
         left = seconds_left()
         if left is not None and left <= MIN_CALL_SECONDS:
-            raise TikTokTransportError(f"TikTok API {path} not called: this invocation's time for TikTok calls is spent")
+            raise TikTokTransportError(
+                f"TikTok API {path} not called: this invocation's time for TikTok calls is spent", answer_lost=False
+            )
         connect, read = self._timeout
         timeout = self._timeout if left is None else (min(connect, left), min(read, left))
         try:
             response = self._session.request(method, url, headers=headers, timeout=timeout, **request)
         except requests.RequestException as error:
-            raise TikTokTransportError(f"TikTok API {path} unreachable: {type(error).__name__}") from None
+            if never_sent(error):
+                raise TikTokTransportError(f"TikTok API {path} unreachable: {type(error).__name__}", answer_lost=False) from None
+            raise TikTokTransportError(f"TikTok API {path} answer lost: {type(error).__name__}") from None
         if response.status_code != 200:
             raise TikTokTransportError(f"TikTok API {path} answered HTTP {response.status_code}")
         try:
