@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_partner.domain.domain_events import ConversationAttributed, MessageReceived
-from messaging_partner.domain.errors import ConnectedElsewhere, DeliveryFailed, OutcomeLimitReached, TooManyConnectionStarts
+from messaging_partner.domain.errors import (
+    ConnectedElsewhere,
+    DeliveryFailed,
+    OutcomeLimitReached,
+    TokenUnreadable,
+    TooManyConnectionStarts,
+)
 from messaging_partner.domain.models import (
     Conversation,
     ConversationSignals,
@@ -191,7 +197,7 @@ class FakeCipher:
     def decrypt(self, ciphertext: str, context: dict[str, str]) -> str:
         prefix = f"enc[{sorted(context.items())}]"
         if not ciphertext.startswith(prefix):
-            raise ValueError("InvalidCiphertextException: wrong encryption context")
+            raise TokenUnreadable("InvalidCiphertextException: wrong encryption context")
         return ciphertext[len(prefix) :][::-1]
 
 
@@ -247,13 +253,37 @@ class FakeAccountStore:
         self.businesses[account.business_id] = account
         return True
 
+    def claim_business_refresh(self, business_id: str, version: int, now_ms: int, until_ms: int) -> bool:
+        account = self.businesses.get(business_id)
+        if account is None or account.version != version or account.status != "ACTIVE":
+            return False
+        if account.refresh_claimed_until_ms is not None and account.refresh_claimed_until_ms > now_ms:
+            return False  # another refresher is presenting this token
+        self.businesses[business_id] = account.model_copy(update={"refresh_claimed_until_ms": until_ms})
+        return True
+
+    def release_business_refresh(
+        self, business_id: str, version: int, issue: str, unconfirmed_since_ms: int | None = None
+    ) -> bool:
+        account = self.businesses.get(business_id)
+        if account is None or account.version != version:
+            return False
+        since = account.refresh_unconfirmed_since_ms or unconfirmed_since_ms
+        self.businesses[business_id] = account.model_copy(
+            update={"refresh_claimed_until_ms": None, "refresh_issue": issue, "refresh_unconfirmed_since_ms": since}
+        )
+        return True
+
     def mark_needs_reauth(self, kind: str, account_id: str, generation: int, reason: str, status: Any = "NEEDS_REAUTH") -> bool:
         accounts = self.businesses if kind == "business" else self.advertisers
         account = accounts.get(account_id)
         if account is not None:
             if (account.version if kind == "business" else account.connected_at_ms) != generation:
                 return False  # connected again or refreshed since: that generation is not the one that failed
-            accounts[account_id] = account.model_copy(update={"status": status})
+            update = {"status": status, "reauth_reason": reason}
+            if kind == "business":
+                update["refresh_claimed_until_ms"] = None
+            accounts[account_id] = account.model_copy(update=update)
         self.reauth[f"{kind}:{account_id}"] = reason
         return True
 

@@ -18,6 +18,7 @@ from handler_support import settings
 from local.stack import scheduled_event
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
+from messaging_partner.domain.errors import TokenUnreadable
 from messaging_partner.domain.models import Channel, OAuthState
 from messaging_partner.domain.tokens import token_context
 from tests.integration.conftest import IntegrationStack, RunningEmulator
@@ -106,7 +107,7 @@ def test_advertiser_connection_end_to_end(aws_stack: IntegrationStack) -> None:
     assert "local-advertiser-token" not in account.token_ciphertext  # the raw item holds ciphertext
     cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
     assert cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_1)) == "local-advertiser-token"
-    with pytest.raises(Exception, match="InvalidCiphertext"):  # bound to its account by the encryption context
+    with pytest.raises(TokenUnreadable, match="InvalidCiphertext"):  # bound to its account by the encryption context
         cipher.decrypt(account.token_ciphertext, token_context("advertiser", ADVERTISER_2))
     [connected] = [e for e in events() if e["detail-type"] == "AccountConnected"]  # type: ignore[attr-defined]
     assert connected["detail"]["account_ids"] == [ADVERTISER_1, ADVERTISER_2]

@@ -65,6 +65,11 @@ class AdvertiserUnavailable(Exception):
     """No usable token for the advertiser (not connected, or NEEDS_REAUTH); the message says which."""
 
 
+class TokenUnreadable(Exception):
+    """A stored token that does not decrypt for its account (KMS InvalidCiphertextException): the ciphertext was
+    altered, or stored for another account or key. The message names the cause, never the ciphertext."""
+
+
 class TikTokApiError(Exception):
     """TikTok answered with an error code in its envelope."""
 

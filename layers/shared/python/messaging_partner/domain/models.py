@@ -217,6 +217,10 @@ class BusinessAccount(BaseModel):
     connected_at_ms: int
     refreshed_at_ms: int | None = None
     reauth_reason: str | None = None
+    # Left by the token refresher (domain/tokens.py), cleared when the tokens rotate or the account is connected again:
+    refresh_claimed_until_ms: int | None = None  # a refresher is presenting the refresh token to TikTok until then
+    refresh_unconfirmed_since_ms: int | None = None  # a refresh whose answer was lost: TikTok may have rotated since
+    refresh_issue: str | None = None  # why the last run left the tokens as they were, for a person
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,21 @@ class AccountStore(Protocol):
     def businesses_due_for_refresh(self, until_ms: int) -> list[str]: ...
 
     def rotate_business_tokens(self, account: BusinessAccount, expected_version: int) -> bool:
-        """Saves account when the stored version is still expected_version; False when another refresher won."""
+        """Saves account when the stored version is still expected_version; False when another refresher won.
+
+        The saved item carries no claim, lost answer or issue: those were about the tokens it replaces."""
+        ...
+
+    def claim_business_refresh(self, business_id: str, version: int, now_ms: int, until_ms: int) -> bool:
+        """Takes the right to present this version's refresh token to TikTok until until_ms: False when the account
+        is no longer this version or ACTIVE, or another refresher's claim runs past now_ms."""
+        ...
+
+    def release_business_refresh(
+        self, business_id: str, version: int, issue: str, unconfirmed_since_ms: int | None = None
+    ) -> bool:
+        """The tokens stay as they are: drops any claim and records why (and, for a lost answer, since when TikTok
+        may have rotated, kept from the first). False when the account is no longer this version."""
         ...
 
     def mark_needs_reauth(

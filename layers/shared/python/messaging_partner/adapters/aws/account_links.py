@@ -311,6 +311,45 @@ class DynamoAccountStore:
             return False
         return True
 
+    def claim_business_refresh(self, business_id: str, version: int, now_ms: int, until_ms: int) -> bool:
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}),
+                UpdateExpression="SET refresh_claimed_until_ms = :until",
+                ConditionExpression="version = :version AND #status = :active"
+                " AND (attribute_not_exists(refresh_claimed_until_ms) OR refresh_claimed_until_ms <= :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {":version": version, ":active": AccountLinkStatus.ACTIVE.value, ":now": now_ms, ":until": until_ms}
+                ),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_business_refresh(
+        self, business_id: str, version: int, issue: str, unconfirmed_since_ms: int | None = None
+    ) -> bool:
+        settings = ["refresh_issue = :issue"]
+        values: dict[str, Any] = {":version": version, ":issue": issue}
+        if unconfirmed_since_ms is not None:  # the first lost answer is the one that counts
+            settings.append("refresh_unconfirmed_since_ms = if_not_exists(refresh_unconfirmed_since_ms, :since)")
+            values[":since"] = unconfirmed_since_ms
+        dynamodb = client("dynamodb")
+        try:
+            dynamodb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}),
+                UpdateExpression=f"SET {', '.join(settings)} REMOVE refresh_claimed_until_ms",
+                ConditionExpression="attribute_exists(pk) AND version = :version",
+                ExpressionAttributeValues=to_item(values),
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def mark_needs_reauth(
         self,
         kind: str,
@@ -326,7 +365,8 @@ class DynamoAccountStore:
                 TableName=self._table,
                 Key=to_item(_account_key(kind, account_id)),
                 # Leaving the sparse refresh index: a dead token is not retried every hour.
-                UpdateExpression="SET #status = :status, reauth_reason = :reason REMOVE refresh_bucket, refresh_due_at",
+                UpdateExpression="SET #status = :status, reauth_reason = :reason"
+                " REMOVE refresh_bucket, refresh_due_at, refresh_claimed_until_ms",
                 ConditionExpression="attribute_exists(pk) AND #generation = :generation",
                 ExpressionAttributeNames={"#status": "status", "#generation": "version" if business else "connected_at_ms"},
                 ExpressionAttributeValues=to_item({":status": status.value, ":reason": reason, ":generation": generation}),

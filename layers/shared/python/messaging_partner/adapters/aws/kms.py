@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from messaging_partner.domain.errors import TokenUnreadable
+
 from .clients import client
 
 
@@ -18,7 +20,17 @@ class KmsTokenCipher:
         return base64.b64encode(blob).decode()
 
     def decrypt(self, ciphertext: str, context: dict[str, str]) -> str:
-        # KeyId on decrypt too: only this key may open a stored token, and IAM sees which key is used.
-        answer = client("kms").decrypt(KeyId=self._key_id, CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context)
+        """The token; TokenUnreadable when this ciphertext cannot open for this account with this key (nothing will
+        open it); KMS's other failures (throttling, a disabled key, a missing permission) are raised as they come."""
+        kms = client("kms")
+        try:
+            blob = base64.b64decode(ciphertext, validate=True)
+            # KeyId on decrypt too: only this key may open a stored token, and IAM sees which key is used.
+            answer = kms.decrypt(KeyId=self._key_id, CiphertextBlob=blob, EncryptionContext=context)
+        except ValueError:  # binascii.Error
+            raise TokenUnreadable("the stored ciphertext is not base64") from None
+        except (kms.exceptions.InvalidCiphertextException, kms.exceptions.IncorrectKeyException) as error:
+            code = error.response.get("Error", {}).get("Code", type(error).__name__)
+            raise TokenUnreadable(f"KMS {code}: altered, or stored for another account or key") from None
         plaintext: bytes = answer["Plaintext"]
         return plaintext.decode()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from messaging_partner.domain.errors import RetryPolicy
+from messaging_partner.domain.errors import RetryPolicy, TikTokTransportError
 from messaging_partner.domain.models import AdvertiserGrant, AdvertiserProfile, AuthorizedAdvertiser, BusinessGrant
 
 from .client import TikTokClient
@@ -58,9 +59,22 @@ class TikTokAuthApi:
             "auth_code": auth_code,
             "redirect_uri": redirect_uri,
         }
-        return BusinessGrant.model_validate(self._client.post("tt_user/oauth2/token/", body))
+        return business_grant("tt_user/oauth2/token/", self._client.post("tt_user/oauth2/token/", body))
 
     def refresh_business_token(self, app_id: str, secret: str, refresh_token: str, retry: RetryPolicy) -> BusinessGrant:
         """How often to try is the caller's: domain/tokens.py owns the refresh retry policy."""
         body = {"client_id": app_id, "client_secret": secret, "grant_type": "refresh_token", "refresh_token": refresh_token}
-        return BusinessGrant.model_validate(self._client.post("tt_user/oauth2/refresh_token/", body, retry=retry))
+        return business_grant(
+            "tt_user/oauth2/refresh_token/", self._client.post("tt_user/oauth2/refresh_token/", body, retry=retry)
+        )
+
+
+def business_grant(path: str, data: dict[str, object]) -> BusinessGrant:
+    """TikTok's tokens; an answer without usable ones is a lost answer (TikTok may have issued them), and its
+    error names the missing fields only: the values are tokens."""
+    try:
+        return BusinessGrant.model_validate(data)
+    except ValueError as error:  # pydantic's ValidationError
+        errors: list[dict[str, Any]] = getattr(error, "errors", list)()
+        fields = sorted({str(e["loc"][0]) for e in errors if e.get("loc")})
+        raise TikTokTransportError(f"TikTok API {path} answered without usable tokens (fields: {', '.join(fields)})") from None
