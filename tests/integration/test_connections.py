@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 import requests
 
 from handler_support import settings
+from local.runtime import LambdaContext
 from local.stack import scheduled_event
 from messaging_partner.adapters.aws.account_links import DynamoAccountStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
@@ -358,6 +361,134 @@ def test_throttled_refresh_is_retried(
         timeout=5,
     )
     assert fire_refresh(aws_stack, 22.5)["refreshed"] == [BUSINESS]
+
+
+REFRESH_PATH = "/tt_user/oauth2/refresh_token/"
+SHORT_TIMEOUT_SECONDS = 6  # a refresher with 3 s for TikTok calls (less the 3 s margin): a hang costs 3 s, not 10
+
+
+def fire_short_refresh(stack: IntegrationStack, hours_ahead: float) -> dict[str, Any]:
+    """fire_refresh in a function given SHORT_TIMEOUT_SECONDS, so a hanging TikTok ends the call by its deadline."""
+    at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + hours_ahead * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {**scheduled_event(None, "TokenRefreshFunction-Hourly"), "time": at}
+    handler = stack.runtime.handler("TokenRefreshFunction")
+    return dict(handler(event, LambdaContext("TokenRefreshFunction", timeout_seconds=SHORT_TIMEOUT_SECONDS)))
+
+
+def refresh_calls(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    with emulator.state.lock:
+        return [dict(call) for call in emulator.state.calls if call["path"] == REFRESH_PATH]
+
+
+def test_a_hanging_refresh_leaves_the_account_active_and_the_next_run_refreshes_it(
+    aws_stack: IntegrationStack, emulator: RunningEmulator
+) -> None:
+    connect(aws_stack, "business")
+    before = store(aws_stack).get_business(BUSINESS)
+    assert before is not None
+    # TikTok holds the refresh for 8 s and then fails it without acting: the refresher gives up at its deadline.
+    hang = {"delay_ms": 8000, "code": 50000, "times": 1, "path": REFRESH_PATH}
+    requests.post(f"{emulator.base_url}/_emulator/faults", json=hang, timeout=5).raise_for_status()
+    calls_before = len(refresh_calls(emulator))
+    started = time.monotonic()
+    first = fire_short_refresh(aws_stack, 22.5)
+    assert time.monotonic() - started < SHORT_TIMEOUT_SECONDS
+    assert (first["refreshed"], first["needs_reauth"], list(first["unresolved"])) == ([], [], [BUSINESS])
+    assert first["counts"]["unresolved"] == 1
+    assert len(refresh_calls(emulator)) == calls_before + 1  # presented once: never again with a token TikTok may have rotated
+    held = store(aws_stack).get_business(BUSINESS)
+    assert held is not None
+    assert (held.status, held.version, held.refresh_claimed_until_ms) == ("ACTIVE", before.version, None)
+    assert held.refresh_unconfirmed_since_ms is not None
+    assert "unconfirmed" in str(held.refresh_issue)
+
+    second = fire_refresh(aws_stack, 23.5)  # the next hourly run presents the stored token once
+    assert (second["refreshed"], second["resolved"], second["unresolved"]) == ([BUSINESS], [BUSINESS], {})
+    after = store(aws_stack).get_business(BUSINESS)
+    assert after is not None
+    assert (after.status, after.version, after.refresh_unconfirmed_since_ms, after.refresh_issue) == (
+        "ACTIVE",
+        before.version + 1,
+        None,
+        None,
+    )
+    cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
+    assert cipher.decrypt(after.refresh_token_ciphertext, token_context("business", BUSINESS)) in emulator.state.grants
+
+
+def test_a_refresh_tiktok_acted_on_but_whose_answer_was_lost_is_settled_by_tiktok_next_run(
+    aws_stack: IntegrationStack, emulator: RunningEmulator
+) -> None:
+    connect(aws_stack, "business")
+    events = bus_events(aws_stack)
+    # TikTok answers after 4 s, rotating the token: the refresher stopped listening at 3 s.
+    slow = {"delay_ms": 4000, "times": 1, "path": REFRESH_PATH}
+    requests.post(f"{emulator.base_url}/_emulator/faults", json=slow, timeout=5).raise_for_status()
+    assert list(fire_short_refresh(aws_stack, 22.5)["unresolved"]) == [BUSINESS]
+    assert store(aws_stack).get_business(BUSINESS).status == "ACTIVE"  # type: ignore[union-attr]
+    deadline = time.monotonic() + 10
+    while refresh_calls(emulator)[-1]["code"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # until TikTok has rotated
+    assert refresh_calls(emulator)[-1]["code"] == 0
+
+    second = fire_refresh(aws_stack, 23.5)
+    assert (second["needs_reauth"], second["resolved"]) == ([BUSINESS], [BUSINESS])  # 40107: TikTok's own answer
+    account = store(aws_stack).get_business(BUSINESS)
+    assert account is not None
+    assert account.status == "NEEDS_REAUTH"
+    assert "code 40107" in str(account.reauth_reason)
+    assert "was lost" in str(account.reauth_reason)
+    [event] = [e for e in events() if e["detail-type"] == "AccountNeedsReauth"]  # type: ignore[attr-defined]
+    assert event["detail"]["code"] == 40107
+
+
+def test_overlapping_runs_present_a_refresh_token_once(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
+    """EventBridge Scheduler delivers at least once: two runs of the same hour may overlap."""
+    connect(aws_stack, "business")
+    slow = {"delay_ms": 1500, "times": 1, "path": REFRESH_PATH}  # slow enough for the second run to start meanwhile
+    requests.post(f"{emulator.base_url}/_emulator/faults", json=slow, timeout=5).raise_for_status()
+    calls_before = len(refresh_calls(emulator))
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(fire_refresh, aws_stack, 22.5)
+        time.sleep(0.5)
+        second = pool.submit(fire_refresh, aws_stack, 22.5)
+        results = [first.result(), second.result()]
+    assert sorted(len(r["refreshed"]) for r in results) == [0, 1]
+    assert sorted(len(r["lost_race"]) for r in results) == [0, 1]
+    assert len(refresh_calls(emulator)) == calls_before + 1
+    assert store(aws_stack).get_business(BUSINESS).status == "ACTIVE"  # type: ignore[union-attr]
+
+
+def test_an_undecryptable_token_is_flagged_counted_and_the_run_goes_on(
+    aws_stack: IntegrationStack, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connect(aws_stack, "business")
+    accounts = store(aws_stack)
+    good = accounts.get_business(BUSINESS)
+    assert good is not None
+    # Another Business Account whose refresh token was stored under a third account's encryption context.
+    cipher = KmsTokenCipher(aws_stack.provisioned.attribute("TokenKey", "Ref"))
+    broken = good.model_copy(
+        update={
+            "business_id": "broken-business",
+            "refresh_token_ciphertext": cipher.encrypt("tt-rft-x", token_context("business", "someone-else")),
+            "access_expires_at_ms": good.access_expires_at_ms - 1000,  # due first: the run meets it before the good one
+        }
+    )
+    accounts.save_business(broken)
+    capsys.readouterr()
+    result = fire_refresh(aws_stack, 22.5)
+    assert result["refreshed"] == [BUSINESS]
+    assert list(result["failed"]) == ["broken-business"]
+    assert "does not decrypt (KMS InvalidCiphertextException" in result["failed"]["broken-business"]
+    assert (result["counts"]["failed"], result["counts"]["unreadable"], result["counts"]["refreshed"]) == (1, 1, 1)
+    flagged = accounts.get_business("broken-business")
+    assert flagged is not None
+    assert (flagged.status, flagged.refresh_issue) == ("ACTIVE", result["failed"]["broken-business"])
+    output = capsys.readouterr().out
+    [metrics] = [json.loads(line) for line in output.splitlines() if '"TokensUnreadable"' in line]
+    assert (metrics["TokensUnreadable"], metrics["TokensRefreshFailed"], metrics["TokensRefreshed"]) == ([1.0], [1.0], [1.0])
+    assert "Token not refreshed" in output
 
 
 def test_raw_item_shows_only_ciphertext(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:

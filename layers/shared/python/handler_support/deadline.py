@@ -6,7 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from messaging_partner.adapters.tiktok_api.deadline import calls_end_within
+from messaging_partner.adapters.tiktok_api.deadline import calls_end_within, seconds_left
+
+__all__ = ["MARGIN_SECONDS", "seconds_left", "tiktok_calls_bounded"]
 
 # Time kept back to record outcomes, report the batch's failures and answer.
 MARGIN_SECONDS = 3.0
