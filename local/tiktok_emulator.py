@@ -8,7 +8,10 @@ API errors come back with HTTP 200; paths need their trailing slash (without it:
 Control (not part of TikTok's API):
   POST   /_emulator/faults  {"code": 40100, "times": 2, "path": "/oauth2/advertiser/get/", "delay_ms": 0}
          optional "advertiser_id": only calls naming that ad account (advertiser_id in the query or
-         JSON body, or among /advertiser/info/'s advertiser_ids)
+         JSON body, or among /advertiser/info/'s advertiser_ids). "delay_ms" holds the call first;
+         then with a "code" it answers that code without acting (TikTok hung before doing anything),
+         without one it acts and answers (TikTok acted; the answer may come after the caller gave up:
+         a refresh rotated, the old refresh token answering 40107 from then on)
   DELETE /_emulator/faults
   POST   /_emulator/revoke  {"advertiser_id": "..."}   every later call naming it answers 40105
   POST   /_emulator/qps     {"limit": 10}   app QPS of /report/integrated/get/ over a sliding second,

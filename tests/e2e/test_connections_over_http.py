@@ -151,3 +151,27 @@ def test_connection_starts_are_capped_per_workspace(stack: RunningStack) -> None
     assert "too many connections" in refused.text
     other_workspace = started(stack, "business", "not-capped")
     assert other_workspace.status_code == 302
+
+
+def test_one_undecryptable_token_does_not_stop_the_run(stack: RunningStack) -> None:
+    assert follow(stack, "business").status_code == 200
+    table = stack.status()["resources"]["AccountLinksTable"]
+    dynamodb = stack.aws("dynamodb")
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"BIZ#{BUSINESS}"}, "sk": {"S": "TOKEN"}})["Item"]
+    # The same item under another id (a restore gone wrong): its ciphertexts only open for BUSINESS, so KMS
+    # answers InvalidCiphertextException. Due a second earlier, so the run meets it first.
+    broken = "e2e-undecryptable-business"
+    due_at = str(int(item["refresh_due_at"]["N"]) - 1000)
+    copy = {**item, "pk": {"S": f"BIZ#{broken}"}, "business_id": {"S": broken}}
+    copy.update(refresh_due_at={"N": due_at}, access_expires_at_ms={"N": due_at})
+    dynamodb.put_item(TableName=table, Item=copy)
+    try:
+        result = fire_refresher(stack, timedelta(hours=23))
+        flagged = requests.get(f"{stack.api}/admin/businesses/{broken}", timeout=10).json()
+    finally:
+        dynamodb.delete_item(TableName=table, Key={"pk": {"S": f"BIZ#{broken}"}, "sk": {"S": "TOKEN"}})
+    assert result["refreshed"] == [BUSINESS]
+    assert list(result["failed"]) == [broken]
+    assert "does not decrypt (KMS InvalidCiphertextException" in result["failed"][broken]
+    assert (result["counts"]["failed"], result["counts"]["unreadable"]) == (1, 1)
+    assert (flagged["status"], flagged["refresh_issue"]) == ("ACTIVE", result["failed"][broken])

@@ -1,8 +1,11 @@
-"""A TikTok that hangs: calls end by the invocation's deadline, the batch answers in time, nothing is lost."""
+"""A TikTok that hangs: calls end by the invocation's deadline, the batch answers in time, nothing is lost;
+a hanging token refresh costs no account."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -11,6 +14,7 @@ from local.control import connect_ad_accounts
 from local.provision import local_secret_value
 from local.scenario import signed_tiktok, tiktok_ad_referral_content, tiktok_body
 from tests.e2e.conftest import RunningStack
+from tests.e2e.test_connections_over_http import BUSINESS, fire_refresher, follow
 
 pytestmark = pytest.mark.e2e
 
@@ -41,3 +45,49 @@ def test_a_hanging_ad_lookup_ends_by_the_deadline_and_the_conversation_is_kept(s
     assert conversation["source"] == "tiktok_ad"
     assert conversation["ad"]["ad_id"] == ad["ad_id"]  # what the click said is kept; the card says what is missing
     assert "TikTok" in conversation["ad"].get("unresolved_reason", "")
+
+
+# ---------------------------------------------------------------- tokens and connections while TikTok hangs
+REFRESH = "/tt_user/oauth2/refresh_token/"
+
+
+def refresh_calls(stack: RunningStack) -> list[dict[str, Any]]:
+    calls = requests.get(f"{stack.tiktok}/_emulator/calls", timeout=10).json()["calls"]
+    return [call for call in calls if call["path"] == REFRESH]
+
+
+def business(stack: RunningStack) -> dict[str, Any]:
+    answer = requests.get(f"{stack.api}/admin/businesses/{BUSINESS}", timeout=10)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def test_a_hanging_refresh_keeps_the_account_active_and_the_next_run_refreshes_it(stack: RunningStack) -> None:
+    assert follow(stack, "business").status_code == 200  # a fresh connection: its token expires in 24 h
+    version = business(stack)["version"]
+    overruns_before, calls_before = len(stack.status()["overruns"]), len(refresh_calls(stack))
+    # TikTok holds the refresh for 30 s, then fails it without rotating: the refresher stops listening long before.
+    hang = {"delay_ms": 30_000, "code": 50000, "times": 1, "path": REFRESH}
+    requests.post(f"{stack.tiktok}/_emulator/faults", json=hang, timeout=5).raise_for_status()
+    started = time.monotonic()
+    try:
+        first = fire_refresher(stack, timedelta(hours=23))
+    finally:
+        requests.delete(f"{stack.tiktok}/_emulator/faults", timeout=5)
+    took = time.monotonic() - started
+
+    assert (first["refreshed"], first["needs_reauth"], list(first["unresolved"])) == ([], [], [BUSINESS])
+    assert len(refresh_calls(stack)) == calls_before + 1  # not tried again with a token TikTok may have rotated
+    assert took < 15  # the 10 s read timeout, not the hang
+    held = business(stack)
+    assert (held["status"], held["version"]) == ("ACTIVE", version)
+    assert "refresh_unconfirmed_since_ms" in held
+    assert "next run" in held["refresh_issue"]
+
+    second = fire_refresher(stack, timedelta(hours=24))  # the next hourly run
+    assert (second["refreshed"], second["resolved"], second["unresolved"]) == ([BUSINESS], [BUSINESS], {})
+    after = business(stack)
+    assert (after["status"], after["version"]) == ("ACTIVE", version + 1)
+    assert "refresh_unconfirmed_since_ms" not in after
+    assert "refresh_issue" not in after
+    assert stack.status()["overruns"][overruns_before:] == []
