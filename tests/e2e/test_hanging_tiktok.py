@@ -1,5 +1,5 @@
 """A TikTok that hangs: calls end by the invocation's deadline, the batch answers in time, nothing is lost;
-a hanging token refresh costs no account."""
+a hanging token refresh costs no account, and the OAuth callback answers with a page."""
 
 from __future__ import annotations
 
@@ -90,4 +90,29 @@ def test_a_hanging_refresh_keeps_the_account_active_and_the_next_run_refreshes_i
     assert (after["status"], after["version"]) == ("ACTIVE", version + 1)
     assert "refresh_unconfirmed_since_ms" not in after
     assert "refresh_issue" not in after
+    assert stack.status()["overruns"][overruns_before:] == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("business", "/tt_user/oauth2/token/"),  # the code exchange, a POST: tried once
+        ("advertiser", "/oauth2/advertiser/get/"),  # a GET: retried while the deadline allows
+    ],
+)
+def test_the_oauth_callback_answers_a_hanging_tiktok_with_a_page_in_time(stack: RunningStack, kind: str, path: str) -> None:
+    overruns_before = len(stack.status()["overruns"])
+    hang = {"delay_ms": 40_000, "times": 3, "path": path}  # longer than OAuthFunction's 15 s timeout
+    requests.post(f"{stack.tiktok}/_emulator/faults", json=hang, timeout=5).raise_for_status()
+    started = time.monotonic()
+    try:
+        page = follow(stack, kind)
+    finally:
+        requests.delete(f"{stack.tiktok}/_emulator/faults", timeout=5)
+    took = time.monotonic() - started
+
+    assert took < 15
+    assert page.status_code == 504
+    assert "TikTok did not answer in time" in page.text
+    assert "Start the connection again" in page.text
     assert stack.status()["overruns"][overruns_before:] == []

@@ -234,7 +234,8 @@ def test_business_callback_stores_encrypted_tokens() -> None:
         (TikTokApiError(40113, "blocked"), "app_credentials", 502),
         (TikTokApiError(40001, "no permission"), "no_permission", 403),
         (TikTokApiError(50000, "system"), "tiktok_error", 502),
-        (TikTokTransportError("down"), "tiktok_unreachable", 502),
+        (TikTokTransportError("refused", answer_lost=False), "tiktok_unreachable", 502),
+        (TikTokTransportError("read timed out"), "tiktok_no_answer", 504),
     ],
 )
 def test_tiktok_failures_are_explained(error: Exception, reason: str, status: int) -> None:

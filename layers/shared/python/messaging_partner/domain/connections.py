@@ -52,8 +52,22 @@ START_AGAIN = "Start the connection again from the app."
 
 
 def failure_from_tiktok(error: TikTokApiError | TikTokTransportError) -> ConnectionFailed:
+    if isinstance(error, TikTokTransportError) and error.answer_lost:
+        # The callback's TikTok calls end by its deadline (handler_support/deadline.py): this page comes instead of a
+        # timeout. The state is spent and TikTok may have used the code, so only a new start can finish the connection.
+        return ConnectionFailed(
+            "tiktok_no_answer",
+            "TikTok did not answer in time, so the connection did not finish.",
+            "Start the connection again from the app in a few minutes.",
+            504,
+        )
     if isinstance(error, TikTokTransportError):
-        return ConnectionFailed("tiktok_unreachable", "TikTok could not be reached.", "Try again in a few minutes.", 502)
+        return ConnectionFailed(
+            "tiktok_unreachable",
+            "TikTok could not be reached, so the connection did not finish.",
+            "Start the connection again from the app in a few minutes.",
+            502,
+        )
     if error.code == 40110:
         return ConnectionFailed(
             "invalid_auth_code", "The TikTok authorization code was already used or expired (code 40110).", START_AGAIN
