@@ -460,8 +460,12 @@ def test_overlapping_runs_present_a_refresh_token_once(aws_stack: IntegrationSta
 
 
 def test_an_undecryptable_token_is_flagged_counted_and_the_run_goes_on(
-    aws_stack: IntegrationStack, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str]
+    aws_stack: IntegrationStack, emulator: RunningEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from handler_support.observability import logger
+
+    logs = io.StringIO()  # the logger writes to the stream it was made with; metrics print to stdout
+    monkeypatch.setattr(logger.registered_handler, "stream", logs)
     connect(aws_stack, "business")
     accounts = store(aws_stack)
     good = accounts.get_business(BUSINESS)
@@ -488,7 +492,8 @@ def test_an_undecryptable_token_is_flagged_counted_and_the_run_goes_on(
     output = capsys.readouterr().out
     [metrics] = [json.loads(line) for line in output.splitlines() if '"TokensUnreadable"' in line]
     assert (metrics["TokensUnreadable"], metrics["TokensRefreshFailed"], metrics["TokensRefreshed"]) == ([1.0], [1.0], [1.0])
-    assert "Token not refreshed" in output
+    [warning] = [json.loads(line) for line in logs.getvalue().splitlines() if "Token not refreshed" in line]
+    assert (warning["business_id"], warning["reason"]) == ("broken-business", result["failed"]["broken-business"])
 
 
 def test_raw_item_shows_only_ciphertext(aws_stack: IntegrationStack, emulator: RunningEmulator) -> None:
