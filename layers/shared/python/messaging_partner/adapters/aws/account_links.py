@@ -316,7 +316,7 @@ class DynamoAccountStore:
         try:
             dynamodb.update_item(
                 TableName=self._table,
-                Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}),
+                Key=to_item(_business_key(business_id)),
                 UpdateExpression="SET refresh_claimed_until_ms = :until",
                 ConditionExpression="version = :version AND #status = :active"
                 " AND (attribute_not_exists(refresh_claimed_until_ms) OR refresh_claimed_until_ms <= :now)",
@@ -341,7 +341,7 @@ class DynamoAccountStore:
         try:
             dynamodb.update_item(
                 TableName=self._table,
-                Key=to_item({"pk": f"BIZ#{business_id}", "sk": "TOKEN"}),
+                Key=to_item(_business_key(business_id)),
                 UpdateExpression=f"SET {', '.join(settings)} REMOVE refresh_claimed_until_ms",
                 ConditionExpression="attribute_exists(pk) AND version = :version",
                 ExpressionAttributeValues=to_item(values),
