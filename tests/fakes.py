@@ -118,7 +118,7 @@ class FakeConversationStore:
         self.conversations[message.conversation_key] = existing.model_copy(
             update={
                 "customer_message_count": existing.customer_message_count + increment,
-                "last_message_at_ms": message.sent_at_ms,
+                "last_message_at_ms": max(existing.last_message_at_ms, message.sent_at_ms),  # only forward
             }
         )
         self.markers[(message.conversation_key, message.platform_message_id)] = False

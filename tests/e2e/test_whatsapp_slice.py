@@ -47,6 +47,17 @@ def test_signed_delivery_reaches_the_store_and_signal_queue(stack: RunningStack)
     assert after.get("MessageReceived", 0) - before.get("MessageReceived", 0) == 2
 
 
+def test_a_message_arriving_after_a_later_one_leaves_the_last_message_time(stack: RunningStack) -> None:
+    later = WhatsAppMessage("5511900000010", "wamid.E2E.LATER", 1_763_800_100, "second")
+    earlier = WhatsAppMessage("5511900000010", "wamid.E2E.EARLIER", 1_763_800_050, "first, delivered late")
+    for message in (later, earlier):  # two deliveries, the later message first
+        assert post(stack, whatsapp_body(WhatsAppChange((message,)))).json() == {"accepted": 1, "parked": 0}
+        stack.drained()
+    conversation = stack.conversation(key("5511900000010")).json()
+    assert conversation["last_message_at_ms"] == 1_763_800_100_000
+    assert conversation["customer_message_count"] == 2
+
+
 def test_duplicate_delivery_is_stored_once(stack: RunningStack) -> None:
     body = whatsapp_body(WhatsAppChange((WhatsAppMessage("5511900000002", "wamid.E2E.DUP", 1_763_800_000, "oi"),)))
     assert post(stack, body).status_code == 200

@@ -89,3 +89,24 @@ def test_one_transaction_per_message_in_an_open_conversation(aws_stack: Integrat
     assert after[("dynamodb", "TransactWriteItems")] - before[("dynamodb", "TransactWriteItems")] == 2
     assert after[("sqs", "SendMessageBatch")] - before[("sqs", "SendMessageBatch")] == 2  # webhook 1 + signals 1
     assert after.get(("eventbridge", "PutEvents"), 0) == before.get(("eventbridge", "PutEvents"), 0)
+
+
+def test_last_message_time_only_moves_forward_and_an_older_message_costs_one_more_write(aws_stack: IntegrationStack) -> None:
+    """Meta and TikTok do not promise order: a message sent earlier may arrive after a later one."""
+
+    def transactions() -> int:
+        return aws_stack.requests_by_operation()[("dynamodb", "TransactWriteItems")]
+
+    aws_stack.runtime.invoke("AttributionFunction", aws_stack.sqs_event(deliver(aws_stack, ana(1)), "InboundQueue"))
+    written = transactions()
+    aws_stack.runtime.invoke("AttributionFunction", aws_stack.sqs_event(deliver(aws_stack, ana(5)), "InboundQueue"))
+    assert transactions() - written == 1  # in order: one write
+    written = transactions()
+    aws_stack.runtime.invoke("AttributionFunction", aws_stack.sqs_event(deliver(aws_stack, ana(3)), "InboundQueue"))
+    assert transactions() - written == 2  # older than the last: refused by the time, written without it
+    stored = conversation(aws_stack)
+    assert stored["last_message_at_ms"] == (1_763_800_000 + 5) * 1000
+    assert stored["started_at_ms"] == (1_763_800_000 + 1) * 1000
+    assert stored["customer_message_count"] == 3
+    aws_stack.runtime.invoke("AttributionFunction", aws_stack.sqs_event(deliver(aws_stack, ana(3)), "InboundQueue"))
+    assert conversation(aws_stack)["customer_message_count"] == 3  # the late one redelivered: still a duplicate

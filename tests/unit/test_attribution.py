@@ -76,6 +76,18 @@ def test_redelivered_later_message_does_not_re_announce_the_conversation() -> No
     assert len(publisher.published) == 1
 
 
+def test_a_message_delivered_after_a_later_one_counts_but_leaves_the_last_message_time() -> None:
+    """Platforms do not promise order: last_message_at_ms only moves forward."""
+    work, store, _, _ = attribution()
+    start = 1_749_416_383_000
+    for message_id, sent_at_ms in (("m1", start), ("m3", start + 30_000), ("m2", start + 10_000)):
+        work.handle(inbound(message_id).model_copy(update={"sent_at_ms": sent_at_ms}))
+    [conversation] = store.conversations.values()
+    assert conversation.last_message_at_ms == start + 30_000
+    assert conversation.customer_message_count == 3
+    assert conversation.started_at_ms == start
+
+
 @pytest.mark.parametrize("kind", [MessageKind.ECHO, MessageKind.STATUS, MessageKind.READ])
 def test_non_conversation_kinds_are_skipped(kind: MessageKind) -> None:
     work, store, publisher, signals = attribution()

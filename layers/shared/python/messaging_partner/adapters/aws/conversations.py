@@ -6,7 +6,8 @@ CONV#<conversation key>                   EVT#<id>  a conversation event: reacti
 ALIAS#<channel>#<account>#<identifier>    ALIAS     another identifier of a customer (customer_id: the key's)
 
 One transaction per message writes the marker (the dedupe) and updates the conversation,
-so the two never disagree; the transaction that opens a conversation also counts its lead
+so the two never disagree (a message older than the conversation's last one takes a second,
+since last_message_at_ms only moves forward); the transaction that opens a conversation also counts its lead
 (reports.py builds that item) and records the customer's other identifiers. Which write to
 try first is attribution's choice.
 """
@@ -79,23 +80,38 @@ class DynamoConversationStore:
         self._clock = clock
 
     def append(self, message: InboundMessage) -> RecordedMessage | None:
-        """Marks the message and adds it to its conversation; None when the conversation does not exist yet."""
-        is_customer_message = 1 if message.kind is MessageKind.MESSAGE else 0
-        update = {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": META}),
-                "ConditionExpression": "attribute_exists(pk)",
-                "UpdateExpression": "ADD customer_message_count :count SET last_message_at_ms = :at",
-                "ExpressionAttributeValues": to_item({":count": is_customer_message, ":at": message.sent_at_ms}),
-            }
-        }
-        reasons = self._transact([self._marker_put(message, created_conversation=False), update])
+        """Marks the message and adds it to its conversation; None when the conversation does not exist yet.
+
+        last_message_at_ms only moves forward. Platforms do not promise order, so a message can arrive
+        after a later one: the first write sets the time only while the stored one is not later, and when
+        that condition alone fails (the conversation answers with its item) a second write adds the message
+        without the time. In-order delivery, the common case, stays one write.
+        """
+        reasons = self._transact([self._marker_put(message, created_conversation=False), self._added(message, latest=True)])
+        if reasons is not None and reasons[0].get("Code") != _CONDITION_FAILED and "Item" in reasons[1]:
+            reasons = self._transact([self._marker_put(message, created_conversation=False), self._added(message, latest=False)])
         if reasons is None:
             return RecordedMessage(RecordOutcome.EXISTING_CONVERSATION, None, created_conversation=False)
         if reasons[0].get("Code") == _CONDITION_FAILED:
             return self._duplicate(message, reasons[0])
         return None
+
+    def _added(self, message: InboundMessage, latest: bool) -> dict[str, Any]:
+        """The conversation's update for one more message; `latest`: the message is its newest (sets the time)."""
+        values: dict[str, Any] = {":count": 1 if message.kind is MessageKind.MESSAGE else 0}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"pk": conversation_pk(message.conversation_key), "sk": META}),
+            "ConditionExpression": "attribute_exists(pk)",
+            "UpdateExpression": "ADD customer_message_count :count",
+        }
+        if latest:
+            values[":at"] = message.sent_at_ms
+            update["ConditionExpression"] += " AND (attribute_not_exists(last_message_at_ms) OR last_message_at_ms <= :at)"
+            update["UpdateExpression"] += " SET last_message_at_ms = :at"
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # an item in the answer: it exists, with a later time
+        update["ExpressionAttributeValues"] = to_item(values)
+        return {"Update": update}
 
     def open(
         self, message: InboundMessage, conversation: Conversation, lead: LeadCount | None, one_key_per_customer: bool = False
