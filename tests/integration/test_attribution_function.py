@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from local.scenario import WhatsAppChange, WhatsAppMessage, hub_signature, whatsapp_body
+from local.scenario import DEMO_TIKTOK_BUSINESS_ID, WhatsAppChange, WhatsAppMessage, hub_signature, tiktok_body, whatsapp_body
 from tests.integration.conftest import IntegrationStack
+from tests.integration.test_webhook_channels import post_tiktok
 
 SECRET = "local-meta-app-secret"
 ANA_KEY = "whatsapp#106540352242922#351910000001"
@@ -110,3 +112,15 @@ def test_last_message_time_only_moves_forward_and_an_older_message_costs_one_mor
     assert stored["customer_message_count"] == 3
     aws_stack.runtime.invoke("AttributionFunction", aws_stack.sqs_event(deliver(aws_stack, ana(3)), "InboundQueue"))
     assert conversation(aws_stack)["customer_message_count"] == 3  # the late one redelivered: still a duplicate
+
+
+def test_stripped_events_of_one_business_are_queued_in_groups_of_their_own(aws_stack: IntegrationStack) -> None:
+    """EEA-stripped events name no customer: one group per business would let one failure hold up the rest."""
+    now = int(time.time())
+    for i in range(2):
+        content = {"to": "b", "to_user": {"id": DEMO_TIKTOK_BUSINESS_ID}, "timestamp": now * 1000 + i}
+        post_tiktok(aws_stack, tiktok_body("im_receive_msg_eu", DEMO_TIKTOK_BUSINESS_ID, content, now))
+    queued = aws_stack.drain("InboundQueue")
+    groups = {m["Attributes"]["MessageGroupId"] for m in queued}
+    assert len(queued) == len(groups) == 2
+    assert all(g.startswith(f"tiktok#{DEMO_TIKTOK_BUSINESS_ID}##h:") for g in groups)

@@ -20,6 +20,17 @@ def test_keys() -> None:
     message = inbound("wamid.1")
     assert message.conversation_key == "whatsapp#106540352242922#16505551234"
     assert message.deduplication_key == "whatsapp:wamid.1"
+    assert message.ordering_key == message.conversation_key
+
+
+def test_each_stripped_event_is_ordered_alone_and_a_redelivery_with_itself() -> None:
+    """EEA-stripped events share a conversation key (no customer) but not an order: they are only counted."""
+    first, second = (inbound(f"h:eu{n}", customer="", kind=MessageKind.STRIPPED) for n in (1, 2))
+    assert first.conversation_key == second.conversation_key == "whatsapp#106540352242922#"
+    assert first.ordering_key != second.ordering_key
+    assert first.ordering_key == inbound("h:eu1", customer="", kind=MessageKind.STRIPPED).ordering_key
+    removed = inbound("h:gone", customer="", kind=MessageKind.DEAUTHORIZATION)
+    assert removed.ordering_key == removed.conversation_key  # app events stay in order per business account
 
 
 def test_event_ids_are_stable_and_distinct() -> None:

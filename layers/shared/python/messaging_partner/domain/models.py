@@ -98,6 +98,20 @@ class InboundMessage(BaseModel):
     def deduplication_key(self) -> str:
         return f"{self.channel}:{self.platform_message_id}"
 
+    @property
+    def ordering_key(self) -> str:
+        """What must be processed in order with this event (InboundQueue's FIFO message group).
+
+        A conversation's events, in order: the first touch decides the source. An EEA-stripped event
+        names no customer and opens nothing; it is only counted, and counts commute, so each is its
+        own group: one that fails cannot hold up its business's others. Its platform id is a stable
+        hash of the event, so a redelivery lands in the same group, where FIFO deduplication (scoped
+        to the message group) still drops it.
+        """
+        if self.kind is MessageKind.STRIPPED:
+            return f"{self.conversation_key}#{self.platform_message_id}"
+        return self.conversation_key
+
 
 def conversation_key(channel: Channel, business_account_id: str, customer_id: str) -> str:
     return f"{channel}#{business_account_id}#{customer_id}"

@@ -71,7 +71,7 @@ class SqsInboundQueue:
             [
                 {
                     "MessageBody": message.model_dump_json(exclude_none=True),
-                    "MessageGroupId": sqs_safe_id(message.conversation_key),
+                    "MessageGroupId": sqs_safe_id(message.ordering_key),
                     "MessageDeduplicationId": sqs_safe_id(message.deduplication_key),
                 }
                 for message in messages
