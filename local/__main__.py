@@ -1,4 +1,4 @@
-"""python -m local up | demo | status | samples | fire <FunctionLogicalId> <EventName>"""
+"""python -m local up | demo | status | samples | fire <FunctionLogicalId> <EventName> | redrive <DeadLetterQueue>"""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def fire(function: str, event_name: str) -> None:
         print(json.dumps(json.load(response), indent=2))
 
 
+def redrive(dlq: str) -> None:
+    request = urllib.request.Request(f"{_running_api()}/_local/redrive/{dlq}", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        print(json.dumps(json.load(response), indent=2))
+
+
 def status() -> None:
     with urllib.request.urlopen(f"{_running_api()}/_local/status", timeout=10) as response:
         print(json.dumps(json.load(response), indent=2))
@@ -59,6 +65,8 @@ def main(argv: list[str]) -> None:
     fire_parser = commands.add_parser("fire", help="fire a schedule of a running stack")
     fire_parser.add_argument("function")
     fire_parser.add_argument("event")
+    redrive_parser = commands.add_parser("redrive", help="move a running stack's DLQ back to its queue (as SQS's redrive)")
+    redrive_parser.add_argument("dlq", help="the DLQ's logical id in template.yaml, e.g. InboundDLQ")
     args = parser.parse_args(argv)
     if args.command == "up":
         up()
@@ -76,6 +84,8 @@ def main(argv: list[str]) -> None:
 
         for path in write_samples():
             print(path.relative_to(path.parent.parent))
+    elif args.command == "redrive":
+        redrive(args.dlq)
     else:
         fire(args.function, args.event)
 

@@ -2,8 +2,11 @@
 
 As Lambda does: up to BatchSize records per invocation; with ReportBatchItemFailures only
 the listed records stay on the queue, otherwise an exception fails the whole batch; the
-queue's redrive policy moves a message to its DLQ after maxReceiveCount receives. FIFO
-order within a group is moto's (a group is held while any of its messages is in flight).
+queue's redrive policy moves a message to its DLQ after maxReceiveCount receives (moto
+does the move; local/moto_server.py gives a FIFO dead letter its message id as deduplication
+id, as SQS does). FIFO order within a group is moto's (a group is held while any of its
+messages is in flight). Records carry the system attributes (ApproximateReceiveCount,
+MessageGroupId, ...) and the message attributes in Lambda's event shape.
 
 A source with a maximum concurrency (ScalingConfig) is polled by that many threads, each
 one "container" invoking one batch at a time, as Lambda's pollers would; without one, by a
@@ -15,6 +18,7 @@ instead of the queue's full visibility timeout, so retries and redrive show in s
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -67,17 +71,34 @@ def record_type(body: str) -> tuple[str, str | None]:
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-    return {
+    """A received message as Lambda's SQS event carries it (message attributes in the event's own casing)."""
+    record = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": lambda_message_attributes(message.get("MessageAttributes", {})),
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
     }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def lambda_message_attributes(received: dict[str, Any]) -> dict[str, Any]:
+    """ReceiveMessage's {"StringValue", "DataType"} as Lambda's event writes them: {"stringValue", "dataType", ...}."""
+    attributes = {}
+    for name, value in received.items():
+        attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+        if "StringValue" in value:
+            attribute["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+        attributes[name] = attribute
+    return attributes
 
 
 class SqsPump(threading.Thread):

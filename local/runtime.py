@@ -14,10 +14,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
 
 from .template import ACCOUNT_ID, REGION, FunctionSpec, Resolver, Template
 
@@ -86,6 +87,68 @@ class AwsRequestCounter:
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"function": f, "service": s, "operation": o, "count": n} for (f, s, o), n in sorted(self._counts.items())]
+
+
+@dataclass
+class AwsFault:
+    """An error AWS answers instead of doing a call: to a function's calls of one operation whose request
+    contains `match`, `times` times (None: until cleared). The answer is AWS's error shape, so the handler
+    meets it exactly as it would a throttle or a conflict from AWS."""
+
+    operation: str  # TransactWriteItems, SendMessage, PutEvents, ...
+    code: str = "ThrottlingException"
+    message: str = "Rate of requests exceeds the allowed throughput (local fault)"
+    function: str | None = None  # None: any handler
+    match: str = ""  # a text the request body must contain (a conversation key, a queue name, ...)
+    times: int | None = None
+    status: int = 400
+    extra: dict[str, Any] = field(default_factory=dict)  # more of the error answer, e.g. CancellationReasons
+    hits: int = 0
+
+
+class AwsFaults:
+    """Faults injected into handlers' AWS calls (botocore's before-call answers in place of AWS)."""
+
+    def __init__(self) -> None:
+        self._faults: list[AwsFault] = []
+        self._lock = threading.Lock()
+
+    def install(self, session: boto3.session.Session) -> None:
+        session.events.register("before-call", self._on_call)
+
+    def add(self, fault: AwsFault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> list[AwsFault]:
+        with self._lock:
+            cleared, self._faults = self._faults, []
+            return cleared
+
+    def listed(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(fault) for fault in self._faults]
+
+    def _on_call(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        function = _current_function.get()
+        if function is None:
+            return None
+        body = params.get("body", b"")
+        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        with self._lock:
+            for fault in self._faults:
+                if fault.operation != model.name or fault.function not in (None, function) or fault.match not in text:
+                    continue
+                if fault.times is not None and fault.hits >= fault.times:
+                    continue
+                fault.hits += 1
+                answer = {
+                    "Error": {"Code": fault.code, "Message": fault.message},
+                    "ResponseMetadata": {"HTTPStatusCode": fault.status, "HTTPHeaders": {}},
+                    **fault.extra,
+                }
+                return AWSResponse("http://local-fault", fault.status, {}, None), answer
+        return None
 
 
 def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:

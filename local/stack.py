@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -25,7 +25,7 @@ import boto3
 from . import apigw, tiktok_emulator
 from .provision import Provisioned, local_parameters, local_secret_value, provision
 from .pumps import SqsPump
-from .runtime import AwsRequestCounter, FunctionRuntime, function_environment
+from .runtime import AwsFault, AwsFaults, AwsRequestCounter, FunctionRuntime, function_environment
 from .template import ACCOUNT_ID, REGION, ROOT, Resolver, Template
 
 HOST = "127.0.0.1"
@@ -97,6 +97,7 @@ class LocalStack:
         self.ports = ports
         self.template = Template()
         self.counter = AwsRequestCounter()
+        self.faults = AwsFaults()
         self._retry_delay = retry_delay_seconds
         self._moto: subprocess.Popen[bytes] | None = None
         self._servers: list[ThreadingHTTPServer] = []
@@ -125,6 +126,7 @@ class LocalStack:
         boto3.setup_default_session()
         assert boto3.DEFAULT_SESSION is not None
         self.counter.install(boto3.DEFAULT_SESSION)
+        self.faults.install(boto3.DEFAULT_SESSION)
         self.runtime = FunctionRuntime(self.template, self.counter)
         for function in self.template.functions():
             self.runtime.handler(function.logical_id)  # import now: a broken handler fails the start
@@ -189,6 +191,39 @@ class LocalStack:
         assert self.runtime is not None
         return self.runtime.invoke(function, scheduled_event(schedule.input, f"{function}-{event_name}", at))
 
+    # ------------------------------------------------------------------ dead letters
+    def redrive(self, dlq: str) -> dict[str, Any]:
+        """What SQS's dead-letter queue redrive (StartMessageMoveTask) does: every message of the DLQ back to the
+        queue whose redrive policy names it, oldest first, with its body, message group and attributes."""
+        sources = [
+            name
+            for name, spec in self.template.of_type("AWS::SQS::Queue").items()
+            if spec["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn") == {"Fn::GetAtt": [dlq, "Arn"]}
+        ]
+        if len(sources) != 1:
+            raise KeyError(f"{dlq} is not the dead-letter queue of one queue in template.yaml")
+        sqs = self._session.client("sqs")
+        source_url, dlq_url = self.provisioned.attributes[sources[0]]["QueueUrl"], self.provisioned.attributes[dlq]["QueueUrl"]
+        moved = 0
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return {"moved": moved, "to": sources[0]}
+            for message in messages:
+                entry: dict[str, Any] = {"QueueUrl": source_url, "MessageBody": message["Body"]}
+                if message.get("MessageAttributes"):
+                    entry["MessageAttributes"] = message["MessageAttributes"]
+                if "MessageGroupId" in message["Attributes"]:  # a moved message is a new one: its own dedup id
+                    entry |= {
+                        "MessageGroupId": message["Attributes"]["MessageGroupId"],
+                        "MessageDeduplicationId": str(uuid.uuid4()),
+                    }
+                sqs.send_message(**entry)
+                sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+
     # ------------------------------------------------------------------ status
     def queue_depths(self) -> dict[str, dict[str, int]]:
         sqs = self._session.client("sqs")
@@ -247,7 +282,27 @@ class LocalStack:
                 return 200, {"result": self.fire_schedule(parts[0], parts[1], at)}
             except KeyError as error:
                 return 404, {"message": str(error.args[0])}
+        if path == "/_local/faults/aws":
+            return self._aws_faults(method, body)
+        if method == "POST" and path.startswith("/_local/redrive/"):
+            try:
+                return 200, self.redrive(path.rsplit("/", 1)[-1])
+            except KeyError as error:
+                return 404, {"message": str(error.args[0])}
         return None
+
+    def _aws_faults(self, method: str, body: bytes) -> tuple[int, Any]:
+        """POST {"operation": "TransactWriteItems", "function": ..., "match": ..., "code": ..., "times": N} adds a fault
+        (local/runtime.py AwsFault); GET lists them; DELETE clears them."""
+        if method == "POST":
+            try:
+                self.faults.add(AwsFault(**json.loads(body or b"{}")))
+            except (TypeError, ValueError) as error:
+                return 400, {"message": f"Not a fault: {error}. Fields: see AwsFault in local/runtime.py"}
+            return 200, {"faults": self.faults.listed()}
+        if method == "DELETE":
+            return 200, {"cleared": [asdict(fault) for fault in self.faults.clear()]}
+        return 200, {"faults": self.faults.listed()}
 
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler's context attribute in an Input
