@@ -15,6 +15,7 @@ from messaging_partner.domain.errors import (
     TokenUnreadable,
     TooManyConnectionStarts,
 )
+from messaging_partner.domain.failures import QueuedRecord, RecordFailure
 from messaging_partner.domain.models import (
     Conversation,
     ConversationSignals,
@@ -58,9 +59,31 @@ class FakeInboundQueue:
 @dataclass
 class FakeParker:
     parked: list[tuple[str, str, Any]] = field(default_factory=list)
+    fail: bool = False
 
     def park(self, channel: str, reason: str, payload: bytes | Any) -> None:
+        if self.fail:
+            raise DeliveryFailed("parked queue refused")
         self.parked.append((channel, reason, payload))
+
+
+@dataclass
+class FakeDeadLetters:
+    kept: list[tuple[QueuedRecord, str]] = field(default_factory=list)  # record, reason
+    fail: bool = False
+
+    def dead_letter(self, record: QueuedRecord, reason: str) -> None:
+        if self.fail:
+            raise DeliveryFailed("dead-letter queue refused")
+        self.kept.append((record, reason))
+
+
+@dataclass
+class FakeFailureLog:
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    def record_failed(self, failure: RecordFailure) -> None:
+        self.failures.append(failure)
 
 
 @dataclass

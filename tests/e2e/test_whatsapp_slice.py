@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -94,21 +93,6 @@ def test_unknown_routes_and_channels(stack: RunningStack) -> None:
     assert requests.get(f"{stack.api}/nowhere", timeout=10).status_code == 404
     assert post(stack, b"{}").status_code == 200  # signed, unreadable: parked, not refused
     assert requests.post(f"{stack.api}/webhooks/telegram", data=b"{}", timeout=10).status_code == 404
-
-
-def test_poison_message_is_retried_then_redriven_to_the_dlq(stack: RunningStack) -> None:
-    sqs = stack.aws("sqs")
-    resources = stack.status()["resources"]
-    sqs.send_message(
-        QueueUrl=resources["InboundQueue"], MessageBody="{not json", MessageGroupId="poison", MessageDeduplicationId="poison-1"
-    )
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline and stack.status()["queues"]["InboundDLQ"]["visible"] == 0:
-        time.sleep(0.5)
-    [dead] = sqs.receive_message(QueueUrl=resources["InboundDLQ"], MaxNumberOfMessages=10).get("Messages", [])
-    assert dead["Body"] == "{not json"
-    sqs.delete_message(QueueUrl=resources["InboundDLQ"], ReceiptHandle=dead["ReceiptHandle"])
-    assert stack.status()["pumps"]["AttributionFunction"]["failed_records"] >= 5  # maxReceiveCount in template.yaml
 
 
 def test_schedules_fire_on_demand(stack: RunningStack) -> None:

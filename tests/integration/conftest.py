@@ -16,7 +16,7 @@ from handler_support import secrets, settings
 from local.apigw import build_v2_event
 from local.provision import Provisioned, local_parameters, provision
 from local.pumps import sqs_record
-from local.runtime import AwsRequestCounter, FunctionRuntime, function_environment
+from local.runtime import AwsFaults, AwsRequestCounter, FunctionRuntime, function_environment
 from local.scenario import Delivery
 from local.template import HttpRoute, Resolver, Template
 from local.tiktok_emulator import EmulatorState, default_state, make_server, parameter_overrides
@@ -112,3 +112,13 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> Ite
         counter = AwsRequestCounter()
         counter.install(boto3.DEFAULT_SESSION)
         yield IntegrationStack(session, provisioned, FunctionRuntime(TEMPLATE, counter), counter)
+
+
+@pytest.fixture
+def aws_faults(aws_stack: IntegrationStack) -> AwsFaults:
+    """AWS error answers to the handlers' matching calls (local/runtime.py AwsFault); clients are built afresh to see them."""
+    faults = AwsFaults()
+    assert boto3.DEFAULT_SESSION is not None
+    faults.install(boto3.DEFAULT_SESSION)
+    clients.client.cache_clear()
+    return faults

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from local.runtime import AwsFault, AwsFaults
 from local.scenario import DEMO_TIKTOK_BUSINESS_ID, WhatsAppChange, WhatsAppMessage, hub_signature, tiktok_body, whatsapp_body
+from messaging_partner.domain.errors import DeliveryFailed
 from tests.integration.conftest import IntegrationStack
 from tests.integration.test_webhook_channels import post_tiktok
 
@@ -61,26 +64,104 @@ def test_redelivery_is_not_counted_twice_and_re_emits(aws_stack: IntegrationStac
     assert signal_types(aws_stack) == ["ConversationAttributed", "MessageReceived"]
 
 
-def test_a_poison_message_fails_alone_with_the_rest_of_its_conversation(aws_stack: IntegrationStack) -> None:
+def test_a_poison_record_is_parked_with_its_reason_and_the_rest_of_its_conversation_is_stored(
+    aws_stack: IntegrationStack, caplog: pytest.LogCaptureFixture
+) -> None:
     ben = WhatsAppMessage("447700900002", "wamid.BEN1", 1_763_800_100, "hi")
-    queued = deliver(aws_stack, ana(1), ana(2), ben)
-    records = aws_stack.sqs_event(queued, "InboundQueue")["Records"]
+    records = aws_stack.sqs_event(deliver(aws_stack, ana(1), ana(2), ben), "InboundQueue")["Records"]
     ana1, ana2, ben1 = (next(r for r in records if f'"{mid}"' in r["body"]) for mid in ("wamid.ANA1", "wamid.ANA2", "wamid.BEN1"))
-    ana1["body"] = "{not json"
-    # FIFO order: Ana's two messages then Ben's.
+    ana1["body"] = '{"channel": "whatsapp", "text": "message 1"'  # FIFO order: Ana's two messages then Ben's
     result = aws_stack.runtime.invoke("AttributionFunction", {"Records": [ana1, ana2, ben1]})
-    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted([ana1["messageId"], ana2["messageId"]])
+    assert result == {"batchItemFailures": []}  # it would fail on every receive: parked at once, acknowledged
+    assert conversation(aws_stack)["customer_message_count"] == 1  # Ana's second message, not held behind it
     assert conversation(aws_stack, "whatsapp#106540352242922#447700900002")["customer_message_count"] == 1
-    missing = aws_stack.http("AdminFunction", "GET", "/admin/conversations/" + ANA_KEY.replace("#", "%23"))
-    assert missing["statusCode"] == 404  # Ana's second message was not processed ahead of her first
+    [parked] = aws_stack.bodies("ParkedQueue")
+    assert parked["channel"] == "unknown"  # cut short: the body cannot say
+    assert parked["reason"].startswith(f"InboundQueue message {ana1['messageId']}: not an inbound message: body: Invalid JSON")
+    assert base64.b64decode(parked["body_base64"]).decode() == ana1["body"]
+    [logged] = failure_lines(caplog)
+    assert (logged["outcome"], logged["message_id"], logged["level"]) == ("parked", ana1["messageId"], "ERROR")
+    assert aws_stack.drain("InboundDLQ") == []
 
 
-def test_a_batch_that_fails_entirely_raises(aws_stack: IntegrationStack) -> None:
-    queued = deliver(aws_stack, ana(1))
-    event = aws_stack.sqs_event(queued, "InboundQueue")
-    event["Records"][0]["body"] = "[]"
-    with pytest.raises(BatchProcessingError):
-        aws_stack.runtime.invoke("AttributionFunction", event)
+def test_a_failure_that_may_pass_returns_the_record_and_its_conversation_with_the_reason_logged(
+    aws_stack: IntegrationStack, aws_faults: AwsFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    aws_faults.add(AwsFault("TransactWriteItems", function="AttributionFunction", match="wamid.ANA1"))
+    ben = WhatsAppMessage("447700900002", "wamid.BEN1", 1_763_800_100, "hi")
+    records = aws_stack.sqs_event(deliver(aws_stack, ana(1), ana(2), ben), "InboundQueue")["Records"]
+    result = aws_stack.runtime.invoke("AttributionFunction", {"Records": records})
+    ana1, ana2, _ = (r["messageId"] for r in records)
+    assert result == {"batchItemFailures": [{"itemIdentifier": ana1}, {"itemIdentifier": ana2}]}
+    retried, held = failure_lines(caplog)
+    assert (retried["outcome"], retried["message_id"], retried["receive_count"]) == ("retried", ana1, 1)
+    assert retried["reason"].startswith("An error occurred (ThrottlingException) when calling the TransactWriteItems operation")
+    assert (held["outcome"], held["message_id"]) == ("held", ana2)
+    assert held["reason"].startswith(f"held behind {ana1} of its group (An error occurred (ThrottlingException)")
+    assert aws_stack.drain("InboundDLQ") == []
+
+
+def test_on_its_last_receive_a_failing_record_reaches_the_dlq_with_its_reason(
+    aws_stack: IntegrationStack, aws_faults: AwsFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    aws_faults.add(AwsFault("TransactWriteItems", function="AttributionFunction", match="wamid.ANA1"))
+    records = aws_stack.sqs_event(deliver(aws_stack, ana(1), ana(2)), "InboundQueue")["Records"]
+    for record in records:
+        record["attributes"]["ApproximateReceiveCount"] = "5"  # InboundQueue's maxReceiveCount
+    result = aws_stack.runtime.invoke("AttributionFunction", {"Records": records})
+    assert result == {"batchItemFailures": []}
+    assert conversation(aws_stack)["customer_message_count"] == 1  # Ana's second message went on, in the same invocation
+    [dead] = receive_all(aws_stack, "InboundDLQ")
+    assert dead["Body"] == records[0]["body"]
+    assert dead["Attributes"]["MessageGroupId"] == ANA_KEY
+    assert dead["Attributes"]["MessageDeduplicationId"] == records[0]["messageId"]
+    attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+    assert attributes["failure_reason"].startswith("An error occurred (ThrottlingException)")
+    assert attributes["failure_reason"].endswith("in _transact)")  # our line it came through
+    assert attributes["failed_by"] == "AttributionFunction"
+    assert attributes["receive_count"] == "5"
+    assert attributes["source_message_id"] == records[0]["messageId"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", attributes["failed_at"])
+    [logged] = failure_lines(caplog)
+    assert (logged["outcome"], logged["reason"]) == ("dead_lettered", attributes["failure_reason"])
+
+
+def test_when_the_batchs_events_cannot_be_sent_its_records_go_back_or_to_the_dlq(
+    aws_stack: IntegrationStack, aws_faults: AwsFaults
+) -> None:
+    queue_name = aws_stack.queue_url("SignalQueue").rsplit("/", 1)[-1]
+    aws_faults.add(AwsFault("SendMessageBatch", function="AttributionFunction", match=queue_name, code="ServiceUnavailable"))
+    records = aws_stack.sqs_event(deliver(aws_stack, ana(1), ana(2)), "InboundQueue")["Records"]
+    with pytest.raises(DeliveryFailed):  # every record goes back: a function error, so Lambda backs off
+        aws_stack.runtime.invoke("AttributionFunction", {"Records": records})
+    records[1]["attributes"]["ApproximateReceiveCount"] = "5"
+    result = aws_stack.runtime.invoke("AttributionFunction", {"Records": records})
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    [dead] = receive_all(aws_stack, "InboundDLQ")
+    assert dead["MessageAttributes"]["failure_reason"]["StringValue"].startswith("its events could not be sent: DeliveryFailed")
+    aws_faults.clear()
+    aws_stack.runtime.invoke("AttributionFunction", {"Records": records[:1]})  # the retry sends them
+    assert "MessageReceived" in signal_types(aws_stack)
+
+
+def failure_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The function's log lines about failed records, with their fields; none holds a message's text."""
+    lines = [{"level": r.levelname, "message": r.getMessage(), **vars(r)} for r in caplog.records]
+    said = json.dumps(lines, default=str)
+    assert "message 1" not in said
+    assert "message 2" not in said
+    return [line for line in lines if line["message"].startswith("Inbound record ")]
+
+
+def receive_all(stack: IntegrationStack, logical_id: str) -> list[dict[str, Any]]:
+    sqs = stack.session.client("sqs")
+    answer = sqs.receive_message(
+        QueueUrl=stack.queue_url(logical_id),
+        MaxNumberOfMessages=10,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    return list(answer.get("Messages", []))
 
 
 def test_one_transaction_per_message_in_an_open_conversation(aws_stack: IntegrationStack) -> None:

@@ -170,6 +170,18 @@ def test_inbound_queue_is_fifo_with_explicit_dedup_ids_and_high_throughput() -> 
     assert props["FifoThroughputLimit"] == "perMessageGroupId"
 
 
+def test_attribution_knows_the_inbound_queues_last_receive_and_may_write_its_dlq() -> None:
+    """It writes a record failing its last receive to InboundDLQ itself, with the reason: SQS's redrive cannot add one."""
+    redrive = RESOURCES["InboundQueue"]["Properties"]["RedrivePolicy"]
+    function = RESOURCES["AttributionFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["INBOUND_MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
+    assert variables["INBOUND_DLQ_URL"] == {"Fn::GetAtt": [redrive["deadLetterTargetArn"]["Fn::GetAtt"][0], "QueueUrl"]}
+    sends = [p["SQSSendMessagePolicy"]["QueueName"] for p in function["Policies"] if "SQSSendMessagePolicy" in p]
+    assert {"Fn::GetAtt": ["InboundDLQ", "QueueName"]} in sends
+    assert {"Fn::GetAtt": ["ParkedQueue", "QueueName"]} in sends
+
+
 @pytest.mark.parametrize("function", sorted(TEMPLATE.of_type("AWS::Serverless::Function")))
 def test_function_policies_are_scoped_policy_templates(function: str) -> None:
     """SAM policy templates scoped to one resource, or inline statements naming the template's own resources: no "*"."""

@@ -36,6 +36,8 @@ class Settings:
     tiktok_signature_tolerance_seconds: int
     tiktok_qps_tier: int  # the app's TikTok QPS (Basic 10): report rollups pace themselves within it
     rollup_max_concurrency: int  # RollupQueue's event source maximum concurrency
+    inbound_dlq_url: str  # AttributionFunction's only: where a record failing its last receive goes, with its reason
+    inbound_max_receive_count: int  # InboundQueue's maxReceiveCount (0 outside AttributionFunction)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -67,6 +69,8 @@ class Settings:
             tiktok_signature_tolerance_seconds=int(env.get("TIKTOK_SIGNATURE_TOLERANCE_SECONDS", "300")),
             tiktok_qps_tier=int(env.get("TIKTOK_QPS_TIER", "10")),
             rollup_max_concurrency=int(env.get("ROLLUP_MAX_CONCURRENCY", "8")),
+            inbound_dlq_url=env.get("INBOUND_DLQ_URL", ""),
+            inbound_max_receive_count=int(env.get("INBOUND_MAX_RECEIVE_COUNT") or "0"),
         )
 
 

@@ -13,7 +13,7 @@ from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
 from messaging_partner.adapters.aws.bus import EventBridgePublisher
 from messaging_partner.adapters.aws.conversations import DynamoConversationStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
-from messaging_partner.adapters.aws.queues import SqsInboundQueue, SqsParker, SqsRollupQueue, SqsSignalInputs
+from messaging_partner.adapters.aws.queues import SqsDeadLetters, SqsInboundQueue, SqsParker, SqsRollupQueue, SqsSignalInputs
 from messaging_partner.adapters.aws.reports import DynamoReports
 from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
 from messaging_partner.adapters.tiktok_api.auth import TikTokAuthApi
@@ -48,10 +48,18 @@ class AttributionAdapters:
     router: CachedRouter
     ad_cards: AdCardResolver
     accounts: DynamoAccountStore
+    parker: SqsParker  # unreadable records, at once
+    dead_letters: SqsDeadLetters  # records failing their last receive, with the reason
+    max_receive_count: int
     known_customers: dict[tuple[str, str, str], str] = field(default_factory=dict)  # customer aliases, per container
 
     @classmethod
     def from_settings(cls, config: Settings) -> AttributionAdapters:
+        if not config.inbound_dlq_url or config.inbound_max_receive_count < 1:
+            raise ValueError(
+                "AttributionFunction needs INBOUND_DLQ_URL and INBOUND_MAX_RECEIVE_COUNT (template.yaml gives them): "
+                "without them a failing record would reach the DLQ without its reason"
+            )
         accounts = DynamoAccountStore(config.account_links_table)
         publisher = EventBridgePublisher(config.domain_bus_name)
         tokens = AdvertiserTokenSource(accounts, KmsTokenCipher(config.token_key_id), publisher)
@@ -66,6 +74,9 @@ class AttributionAdapters:
                 DynamoAdCache(config.ad_lookups_table), tokens, TikTokAdsApi(TikTokClient(config.tiktok_api_base_url))
             ),
             accounts=accounts,
+            parker=SqsParker(config.parked_queue_url),
+            dead_letters=SqsDeadLetters(config.inbound_dlq_url, failed_by="AttributionFunction"),
+            max_receive_count=config.inbound_max_receive_count,
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from .domain_events import DomainEvent, MessageReceived, OutcomeReported
 from .errors import RetryPolicy, TikTokApiError
+from .failures import QueuedRecord, RecordFailure
 from .models import (
     AccountLink,
     AccountLinkStatus,
@@ -80,6 +81,20 @@ class InboundQueue(Protocol):
 
 class Parker(Protocol):
     def park(self, channel: str, reason: str, payload: bytes | Any) -> None: ...
+
+
+class DeadLetters(Protocol):
+    """A FIFO queue's DLQ, written by its consumer: a record it gives up on, with the reason beside it."""
+
+    def dead_letter(self, record: QueuedRecord, reason: str) -> None:
+        """Keeps the record (body and group) with its reason; raises DeliveryFailed when it could not."""
+        ...
+
+
+class FailureLog(Protocol):
+    """Where each failed record is told: the function's log and metrics. Never the message's text."""
+
+    def record_failed(self, failure: RecordFailure) -> None: ...
 
 
 class EventPublisher(Protocol):

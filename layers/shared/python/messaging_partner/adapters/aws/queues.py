@@ -1,4 +1,4 @@
-"""SQS adapters: InboundQueue (FIFO), SignalQueue and the parked-payloads queue."""
+"""SQS adapters: InboundQueue (FIFO) and its dead letters, SignalQueue, RollupQueue and the parked-payloads queue."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from messaging_partner.domain.domain_events import MessageReceived, OutcomeReported
 from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.failures import QueuedRecord
 from messaging_partner.domain.models import InboundMessage
 from messaging_partner.domain.reports import RollupRequest
 
@@ -93,6 +94,40 @@ class SqsRollupQueue:
 
     def send(self, requests: Sequence[RollupRequest]) -> None:
         send_in_batches(self._queue_url, [{"MessageBody": request.model_dump_json()} for request in requests])
+
+
+class SqsDeadLetters:
+    """A record its consumer gave up on, in the queue's FIFO DLQ: the body and message group as received, the reason
+    and its circumstances as message attributes (read them with ReceiveMessage MessageAttributeNames=["All"]).
+
+    Its deduplication id is the source message's id, as SQS's own redrive to a FIFO DLQ does: two records that
+    shared a deduplication id are both kept, and should the invocation crash after this write, SQS's own move of
+    the same message (one visibility timeout later, inside the 5-minute window) is dropped as a duplicate.
+    """
+
+    def __init__(self, queue_url: str, failed_by: str, clock: Callable[[], float] = time.time) -> None:
+        self._queue_url = queue_url
+        self._failed_by = failed_by
+        self._clock = clock
+
+    def dead_letter(self, record: QueuedRecord, reason: str) -> None:
+        failed_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
+        attributes = {
+            "failure_reason": _text(reason),
+            "failed_by": _text(self._failed_by),
+            "failed_at": _text(failed_at),
+            "receive_count": {"DataType": "Number", "StringValue": str(record.receive_count)},
+            "source_message_id": _text(record.message_id),
+        }
+        entry: dict[str, Any] = {"QueueUrl": self._queue_url, "MessageBody": record.body, "MessageAttributes": attributes}
+        if record.group_id is not None:
+            entry |= {"MessageGroupId": record.group_id, "MessageDeduplicationId": record.message_id}
+        with delivery_errors(self._queue_url):
+            client("sqs").send_message(**entry)
+
+
+def _text(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
 
 
 class SqsParker:
