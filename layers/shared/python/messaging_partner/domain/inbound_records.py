@@ -40,9 +40,6 @@ from .failures import (
 from .models import InboundMessage
 from .ports import DeadLetters, FailureLog, Parker
 
-PARKED = "parked"
-DEAD_LETTERED = "dead_lettered"
-
 
 @dataclass
 class InboundRecords:
@@ -70,7 +67,7 @@ class InboundRecords:
         try:
             outcome = self.attribution.handle(message)
         except Exception as error:  # any failure but an unreadable body may pass: SQS gets the record back
-            return self._failed(record, failure_reason(error, message), message, error)
+            return self._settled(self._failed(record, failure_reason(error, message), message), error)
         self._processed.append((record, message))
         return outcome
 
@@ -80,7 +77,7 @@ class InboundRecords:
         reason = f"held behind {first.message_id} of its group ({first.reason})" if first else "held behind its group"
         if record.receive_count >= self.max_receive_count:  # only when that one could not be put aside either
             reason = f"{reason}; its last receive: SQS moves it to the DLQ without a reason"
-        self._log(RecordFailure.of(record, FailureOutcome.HELD, reason, self.max_receive_count, None))
+        self.log.record_failed(RecordFailure.of(record, FailureOutcome.HELD, reason, self.max_receive_count, None))
 
     def flush(self) -> list[str]:
         """Sends the batch's events; when they cannot go, the message ids that must fail after all.
@@ -92,14 +89,9 @@ class InboundRecords:
         try:
             self.attribution.flush()
         except DeliveryFailed as error:
-            reason = failure_reason(error)
-            failed = []
-            for record, message in self._processed:
-                try:
-                    self._failed(record, f"its events could not be sent: {reason}", message, error)
-                except RetryLater:
-                    failed.append(record.message_id)
-            return failed
+            reason = f"its events could not be sent: {failure_reason(error)}"
+            failures = [self._failed(record, reason, message) for record, message in self._processed]
+            return [f.message_id for f in failures if f.outcome is FailureOutcome.RETRIED]
         finally:
             self._processed = []
         return []
@@ -108,24 +100,28 @@ class InboundRecords:
         try:
             self.parker.park(channel_of(record.body), f"InboundQueue message {record.message_id}: {reason}", record.body.encode())
         except DeliveryFailed as refused:
-            return self._failed(record, f"{reason}; could not be parked: {failure_reason(refused)}", None, refused)
-        self._log(RecordFailure.of(record, FailureOutcome.PARKED, reason, self.max_receive_count, None))
-        return PARKED
+            return self._settled(self._failed(record, f"{reason}; could not be parked: {failure_reason(refused)}", None), refused)
+        self.log.record_failed(RecordFailure.of(record, FailureOutcome.PARKED, reason, self.max_receive_count, None))
+        return FailureOutcome.PARKED
 
-    def _failed(self, record: QueuedRecord, reason: str, message: InboundMessage | None, error: BaseException) -> str:
-        """Dead-letters the record on its last receive ("dead_lettered"); raises RetryLater before it."""
+    def _failed(self, record: QueuedRecord, reason: str, message: InboundMessage | None) -> RecordFailure:
+        """Dead-letters the record on its last receive; before it (or when the DLQ refuses it), it is retried. Logged."""
+        outcome = FailureOutcome.RETRIED
         if record.receive_count >= self.max_receive_count:
             try:
                 self.dead_letters.dead_letter(record, reason)
+                outcome = FailureOutcome.DEAD_LETTERED
             except DeliveryFailed as refused:
                 reason = f"{reason}; could not be dead-lettered: {failure_reason(refused)}"
-            else:
-                self._log(RecordFailure.of(record, FailureOutcome.DEAD_LETTERED, reason, self.max_receive_count, message))
-                return DEAD_LETTERED
-        failure = RecordFailure.of(record, FailureOutcome.RETRIED, reason, self.max_receive_count, message)
-        self._first_failures.setdefault(record.group_id, failure)
-        self._log(failure)
-        raise RetryLater(reason) from error
-
-    def _log(self, failure: RecordFailure) -> None:
+        failure = RecordFailure.of(record, outcome, reason, self.max_receive_count, message)
+        if outcome is FailureOutcome.RETRIED:
+            self._first_failures.setdefault(record.group_id, failure)
         self.log.record_failed(failure)
+        return failure
+
+    @staticmethod
+    def _settled(failure: RecordFailure, error: BaseException) -> str:
+        """The outcome of a record put aside; RetryLater (for the batch processor) for one that goes back."""
+        if failure.outcome is FailureOutcome.RETRIED:
+            raise RetryLater(failure.reason) from error
+        return failure.outcome
