@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_support.addresses import connect_start_url
 from handler_support.http import json_response
 from handler_support.observability import logger, metrics, tracer
+from handler_support.refusals import BodyNotAnObject, json_object_body, readable_json_bodies, validation_refusal
 from handler_support.report_page import report_csv, report_page
 from handler_support.secrets import secret_source
 from handler_support.settings import settings
 from handler_support.wiring import AdminAdapters
-from messaging_partner.domain.connections import LINK_TTL_SECONDS, WORKSPACE, connect_link, connect_link_key
-from messaging_partner.domain.errors import AlreadyLinked, UnknownAdvertiser
-from messaging_partner.domain.keywords import InvalidKeywords, keyword_rules
+from messaging_partner.domain.admin_api import (
+    DEFAULT_PAGE_SIZE,
+    MAX_BODY_BYTES,
+    MAX_CONVERSATION_KEY_LENGTH,
+    MAX_CURSOR_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_PAGE_SIZE,
+    AdvertiserDetail,
+    AdvertiserList,
+    BusinessView,
+    ConnectLinkRequest,
+    ConnectLinkView,
+    ConversationDetail,
+    ConversationPage,
+    KeywordListRequest,
+    LinkRequest,
+    MomentFrom,
+    MomentTo,
+    OutcomeBody,
+    Refusal,
+    ReportView,
+    WorkspaceMove,
+    WorkspaceView,
+)
+from messaging_partner.domain.connections import connect_link, connect_link_key
+from messaging_partner.domain.errors import AlreadyLinked, InvalidCursor, UnknownAdvertiser
 from messaging_partner.domain.leads import local_date
 from messaging_partner.domain.models import (
     AccountLink,
@@ -42,9 +68,97 @@ from messaging_partner.domain.reports import (
     build_report,
     report_query,
 )
-from messaging_partner.domain.signals import InvalidOutcome, outcome_request, report_outcome
+from messaging_partner.domain.signals import InvalidOutcome, report_outcome
 
-app = APIGatewayHttpResolver()
+# Validation reads every parameter and body through the annotations below (limits in
+# messaging_partner/domain/admin_api.py) and is what the OpenAPI document (openapi.json) is made from.
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=json_object_body)
+IAM = [{"iam": []}]  # every admin route: SigV4-signed by a principal allowed execute-api:Invoke
+
+
+def _answers(ok: int, model: Any, what: str, *refusals: int, media: str = "application/json") -> dict[int, OpenAPIResponse]:
+    """The route's answers for the OpenAPI document: its success with its shape, then each refusal."""
+    why = {
+        400: "Refused: the message says why, problems lists each field and what was wrong.",
+        404: "Nothing by that name.",
+        409: "In conflict with what is stored; the message says what to do.",
+        413: f"The body is over {MAX_BODY_BYTES:,} bytes.",
+        415: "The body is not sent as application/json.",
+    }
+    answers: dict[int, OpenAPIResponse] = {
+        ok: {"description": what, "content": {media: {"model": model}}} if model else {"description": what}
+    }
+    for status in refusals:
+        answers[status] = {"description": why[status], "content": {"application/json": {"model": Refusal}}}
+    return answers
+
+
+AdvertiserId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description=f"The TikTok ad account id (at most {MAX_ID_LENGTH} characters).",
+        examples=["7100000000000000001"],
+    ),
+]
+ConversationKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_CONVERSATION_KEY_LENGTH,
+        description="<channel>#<chat account id>#<customer id>, with each # sent as %23 "
+        f"(at most {MAX_CONVERSATION_KEY_LENGTH} characters as sent).",
+        examples=["whatsapp%23106540352242922%23351910000001"],
+    ),
+]
+ChatAccountId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="A WhatsApp phone_number_id, Messenger Page id, Instagram account id or TikTok business id "
+        f"(at most {MAX_ID_LENGTH} characters as sent, percent-encoded).",
+        examples=["106540352242922"],
+    ),
+]
+BusinessId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description=f"The TikTok Business Account's open_id (at most {MAX_ID_LENGTH} characters as sent).",
+        examples=["-000Wz6R0bYgtq7a1pD3hFx2mV2sYcQ2kF8Jx"],
+    ),
+]
+ChatChannel = Annotated[Channel, Path(description="The chat platform.")]
+QueryAdvertiserId = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description=f"The TikTok ad account (at most {MAX_ID_LENGTH} characters).",
+        examples=["7100000000000000001"],
+    ),
+]
+ReportFrom = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=10,
+        description="The first day, YYYY-MM-DD in the ad account's time zone (default: 6 days before to).",
+        examples=["2026-11-16"],
+    ),
+]
+ReportTo = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        max_length=10,
+        description="The last day, YYYY-MM-DD (default: today); at most 93 days.",
+        examples=["2026-11-22"],
+    ),
+]
 
 
 @lru_cache(maxsize=1)
@@ -56,13 +170,23 @@ def _advertiser_view(account: AdvertiserAccount) -> dict[str, Any]:
     return account.model_dump(mode="json", exclude={"token_ciphertext"}, exclude_none=True)
 
 
-@app.get("/admin/advertisers")
+@app.get(
+    "/admin/advertisers",
+    summary="List the connected TikTok ad accounts and their status",
+    security=IAM,
+    responses=_answers(200, AdvertiserList, "The connected ad accounts."),
+)
 def list_advertisers() -> Response[str]:
     return json_response(200, {"advertisers": [_advertiser_view(a) for a in _adapters().accounts.list_advertisers()]})
 
 
-@app.get("/admin/advertisers/<advertiser_id>")
-def get_advertiser(advertiser_id: str) -> Response[str]:
+@app.get(
+    "/admin/advertisers/<advertiser_id>",
+    summary="One ad account with its linked chat accounts",
+    security=IAM,
+    responses=_answers(200, AdvertiserDetail, "The ad account with its linked chat accounts.", 400, 404),
+)
+def get_advertiser(advertiser_id: AdvertiserId) -> Response[str]:
     found = _adapters().accounts.get_advertiser(advertiser_id)
     if found is None:
         return json_response(404, {"message": str(UnknownAdvertiser(advertiser_id))})
@@ -72,21 +196,23 @@ def get_advertiser(advertiser_id: str) -> Response[str]:
     )
 
 
-def _channel(name: str) -> Channel | None:
-    return Channel(name) if name in Channel.__members__.values() else None
-
-
-@app.put("/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>")
-def put_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]:
-    chat_channel = _channel(channel)
-    if chat_channel is None:
-        return json_response(400, {"message": f"Unknown channel {channel!r}. Use one of: {', '.join(c.value for c in Channel)}."})
-    body = app.current_event.json_body if app.current_event.body else {}
+@app.put(
+    "/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>",
+    summary="Link a chat account to the ad account (409 if another holds it)",
+    security=IAM,
+    responses=_answers(200, AccountLink, "Linked (again, when it already was).", 400, 404, 409, 413, 415),
+)
+def put_link(
+    advertiser_id: AdvertiserId,
+    channel: ChatChannel,
+    account_id: ChatAccountId,
+    body: Annotated[LinkRequest | None, Body(description="Optional: how people know the chat account.")] = None,
+) -> Response[str]:
     link = AccountLink(
         advertiser_id=advertiser_id,
-        channel=chat_channel,
+        channel=channel,
         account_id=unquote(account_id),
-        display_name=(body or {}).get("display_name"),
+        display_name=body.display_name if body else None,
         linked_at_ms=int(time.time() * 1000),
     )
     try:
@@ -98,100 +224,100 @@ def put_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]
     return json_response(200, link.model_dump(mode="json", exclude_none=True))
 
 
-@app.delete("/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>")
-def delete_link(advertiser_id: str, channel: str, account_id: str) -> Response[str]:
-    chat_channel = _channel(channel)
-    if chat_channel is None or not _adapters().accounts.unlink(advertiser_id, chat_channel, unquote(account_id)):
+@app.delete(
+    "/admin/advertisers/<advertiser_id>/links/<channel>/<account_id>",
+    summary="Unlink a chat account; conversations and reports stay",
+    security=IAM,
+    responses=_answers(204, None, "Unlinked; its conversations and reports stay.", 400, 404),
+)
+def delete_link(advertiser_id: AdvertiserId, channel: ChatChannel, account_id: ChatAccountId) -> Response[str]:
+    if not _adapters().accounts.unlink(advertiser_id, channel, unquote(account_id)):
         return json_response(404, {"message": f"Advertiser {advertiser_id} has no {channel} link {account_id}."})
     return Response(status_code=204, body="")
 
 
-@app.post("/admin/connect-links")
-def post_connect_link() -> Response[str]:
-    """A link that connects TikTok accounts into one workspace: hand it to the person who signs in to TikTok."""
-    body = _json_body()
-    if not isinstance(body, dict) or body.get("kind") not in ConnectionKind.__members__.values():
-        return json_response(400, {"message": 'Send {"kind": "advertiser" or "business", "workspace": "<your workspace>"}.'})
-    kind = ConnectionKind(body["kind"])
-    ttl = body.get("expires_in_seconds", LINK_TTL_SECONDS)
-    if not isinstance(ttl, int) or isinstance(ttl, bool):
-        return json_response(400, {"message": "expires_in_seconds must be a whole number of seconds."})
+@app.post(
+    "/admin/connect-links",
+    summary="A signed, short-lived link that connects TikTok accounts into one workspace",
+    security=IAM,
+    responses=_answers(201, ConnectLinkView, "The link: send the person's browser to url.", 400, 413, 415),
+)
+def post_connect_link(
+    body: Annotated[ConnectLinkRequest, Body(description="What to connect, and into which workspace.")],
+) -> Response[str]:
+    """Hand the link to the person who signs in to TikTok; it works in the browser that opens it, until it expires."""
     key = connect_link_key(secret_source().tiktok_app_secret())
-    try:
-        link = connect_link(
-            kind, str(body.get("workspace", "")), connect_start_url(app.current_event, kind), key, time.time(), ttl
-        )
-    except ValueError as refused:
-        return json_response(400, {"message": str(refused)})
-    return json_response(
-        201, {"url": link.url, "kind": kind.value, "workspace": body["workspace"], "expires_at": link.expires_at}
-    )
+    start_url = connect_start_url(app.current_event, body.kind)
+    link = connect_link(body.kind, body.workspace, start_url, key, time.time(), body.expires_in_seconds)
+    view = ConnectLinkView(url=link.url, kind=body.kind, workspace=body.workspace, expires_at=link.expires_at)
+    return json_response(201, view.model_dump(mode="json"))
 
 
-def _move(kind: ConnectionKind, account_id: str) -> Response[str]:
-    body = _json_body()
-    workspace = body.get("workspace") if isinstance(body, dict) else None
-    if not isinstance(workspace, str) or not WORKSPACE.fullmatch(workspace):
-        return json_response(400, {"message": 'Send {"workspace": "<the workspace to move it to>"}.'})
-    if not _adapters().accounts.move_to_workspace(kind, account_id, workspace):
+def _move(kind: ConnectionKind, account_id: str, body: WorkspaceMove) -> Response[str]:
+    if not _adapters().accounts.move_to_workspace(kind, account_id, body.workspace):
         return json_response(404, {"message": f"No connected TikTok {kind.value} account {account_id}."})
-    return json_response(200, {"kind": kind.value, "account_id": account_id, "workspace": workspace})
+    return json_response(200, WorkspaceView(kind=kind, account_id=account_id, workspace=body.workspace).model_dump(mode="json"))
 
 
-@app.put("/admin/advertisers/<advertiser_id>/workspace")
-def move_advertiser(advertiser_id: str) -> Response[str]:
-    """An operator moves an ad account to another workspace; a connection never does."""
-    return _move(ConnectionKind.ADVERTISER, advertiser_id)
+MoveBody = Annotated[WorkspaceMove, Body(description="The workspace to move it to.")]
 
 
-@app.put("/admin/businesses/<business_id>/workspace")
-def move_business(business_id: str) -> Response[str]:
-    return _move(ConnectionKind.BUSINESS, unquote(business_id))
+@app.put(
+    "/admin/advertisers/<advertiser_id>/workspace",
+    summary="Move a connected ad account to another workspace (a connection never does)",
+    security=IAM,
+    responses=_answers(200, WorkspaceView, "Moved.", 400, 404, 413, 415),
+)
+def move_advertiser(advertiser_id: AdvertiserId, body: MoveBody) -> Response[str]:
+    return _move(ConnectionKind.ADVERTISER, advertiser_id, body)
 
 
-MAX_PAGE = 200
+@app.put(
+    "/admin/businesses/<business_id>/workspace",
+    summary="Move a connected TikTok Business Account to another workspace",
+    security=IAM,
+    responses=_answers(200, WorkspaceView, "Moved.", 400, 404, 413, 415),
+)
+def move_business(business_id: BusinessId, body: MoveBody) -> Response[str]:
+    return _move(ConnectionKind.BUSINESS, unquote(business_id), body)
 
 
-def _moment_ms(value: str | None, default_ms: int, end_of_day: bool = False) -> int | None:
-    """Epoch milliseconds, an ISO date (a whole day) or an ISO date-time; None when unreadable."""
-    if not value:
-        return default_ms
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if end_of_day and len(value) == 10:
-        moment += timedelta(days=1, milliseconds=-1)
-    return int(moment.timestamp() * 1000)
-
-
-@app.get("/admin/conversations")
-def list_conversations() -> Response[str]:
-    query = app.current_event.query_string_parameters or {}
-    advertiser_id = query.get("advertiser_id")
-    if not advertiser_id:
-        return json_response(400, {"message": "advertiser_id is required: conversations are listed per ad account."})
-    source = query.get("source")
-    if source and source not in ConversationSource.__members__.values():
-        return json_response(
-            400, {"message": f"Unknown source {source!r}. Use one of: {', '.join(s.value for s in ConversationSource)}."}
-        )
-    from_ms, to_ms = _moment_ms(query.get("from"), 0), _moment_ms(query.get("to"), 2**53, end_of_day=True)
-    if from_ms is None or to_ms is None:
-        return json_response(
-            400, {"message": "from and to take an ISO date (2026-11-22), an ISO date-time or epoch milliseconds."}
-        )
-    limit = min(int(query["limit"]), MAX_PAGE) if query.get("limit", "").isdigit() else 50
-    conversations, cursor = _adapters().conversations.list_for_advertiser(
-        advertiser_id, from_ms, to_ms, source, limit, query.get("next")
+@app.get(
+    "/admin/conversations",
+    summary="The ad account's conversations, newest first, a page at a time",
+    security=IAM,
+    responses=_answers(200, ConversationPage, "The ad account's conversations, newest first.", 400),
+)
+def list_conversations(
+    advertiser_id: QueryAdvertiserId,
+    source: Annotated[ConversationSource | None, Query(description="Only conversations from this source.")] = None,
+    start: Annotated[
+        MomentFrom | None,
+        Query(alias="from", description="Started at or after: an ISO date, an ISO date-time or epoch milliseconds."),
+    ] = None,
+    end: Annotated[
+        MomentTo | None,
+        Query(alias="to", description="Started at or before (a date: to its end): as from."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Conversations per page, 1 to {MAX_PAGE_SIZE}.")
+    ] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Query(
+            alias="next",
+            min_length=1,
+            max_length=MAX_CURSOR_LENGTH,
+            description="The previous page's next, exactly as given; leave it out for the first page.",
+        ),
+    ] = None,
+) -> Response[str]:
+    conversations, following = _adapters().conversations.list_for_advertiser(
+        advertiser_id, start if start is not None else 0, end if end is not None else 2**53, source, limit, cursor
     )
     body: dict[str, Any] = {"conversations": [c.model_dump(mode="json", exclude_none=True) for c in conversations]}
-    if cursor:
-        body["next"] = cursor
+    if following:
+        body["next"] = following
     return json_response(200, body)
 
 
@@ -199,8 +325,13 @@ def _no_conversation(key: str) -> Response[str]:
     return json_response(404, {"message": f"No conversation {key!r}. Keys look like whatsapp#<phone_number_id>#<customer id>."})
 
 
-@app.get("/admin/conversations/<conversation_key>")
-def get_conversation(conversation_key: str) -> Response[str]:
+@app.get(
+    "/admin/conversations/<conversation_key>",
+    summary="A conversation with its source, ad card, events and signals",
+    security=IAM,
+    responses=_answers(200, ConversationDetail, "The conversation, its events and its signals.", 400, 404),
+)
+def get_conversation(conversation_key: ConversationKey) -> Response[str]:
     """The conversation with its events (reactions, edits, deletions, notices) and signals; events may come first."""
     key = unquote(conversation_key)  # keys hold '#', sent as %23
     view = _adapters().conversations.conversation_view(key)
@@ -217,36 +348,52 @@ def _signal_view(record: SignalRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", exclude_none=True)
 
 
-@app.post("/admin/conversations/<conversation_key>/outcomes")
-def post_outcome(conversation_key: str) -> Response[str]:
+@app.post(
+    "/admin/conversations/<conversation_key>/outcomes",
+    summary="Send an outcome (a TikTok standard event with a value) once per outcome_id",
+    security=IAM,
+    responses={
+        **_answers(202, SignalRecord, "Queued for TikTok, once.", 400, 404, 409, 413, 415),
+        200: {"description": "Posted before: the first one.", "content": {"application/json": {"model": SignalRecord}}},
+    },
+)
+def post_outcome(conversation_key: ConversationKey, body: Annotated[OutcomeBody, Body()]) -> Response[str]:
     """An operator's outcome (a TikTok standard event with a value), sent once per outcome_id."""
     key = unquote(conversation_key)
+    conversation = _adapters().conversations.get(key)
+    if conversation is None:
+        return _no_conversation(key)
     try:
-        request = outcome_request(_json_body())
-        conversation = _adapters().conversations.get(key)
-        if conversation is None:
-            return _no_conversation(key)
-        record, first = report_outcome(conversation, request, _adapters().conversations, _adapters().signal_inputs, _now_ms())
+        record, first = report_outcome(
+            conversation, body.request(), _adapters().conversations, _adapters().signal_inputs, _now_ms()
+        )
     except InvalidOutcome as refused:
         return json_response(refused.status, {"message": str(refused)})
     return json_response(202 if first else 200, _signal_view(record))
 
 
-@app.put("/admin/advertisers/<advertiser_id>/keywords")
-def put_keywords(advertiser_id: str) -> Response[str]:
+@app.put(
+    "/admin/advertisers/<advertiser_id>/keywords",
+    summary="Replace the ad account's keyword list, whole",
+    security=IAM,
+    responses=_answers(200, KeywordList, "Saved, with its new version.", 400, 404, 413, 415),
+)
+def put_keywords(advertiser_id: AdvertiserId, body: Annotated[KeywordListRequest, Body()]) -> Response[str]:
     """Replaces the ad account's keyword list as a whole; a bad entry refuses the whole list, naming it."""
     try:
-        rules = keyword_rules(_json_body())
-        keywords = _adapters().accounts.replace_keywords(advertiser_id, rules, _now_ms())
-    except InvalidKeywords as refused:
-        return json_response(400, {"message": "The keyword list was not saved.", "problems": refused.problems})
+        keywords = _adapters().accounts.replace_keywords(advertiser_id, body.rules(), _now_ms())
     except UnknownAdvertiser as error:
         return json_response(404, {"message": str(error)})
     return json_response(200, keywords.model_dump(mode="json"))
 
 
-@app.get("/admin/advertisers/<advertiser_id>/keywords")
-def get_keywords(advertiser_id: str) -> Response[str]:
+@app.get(
+    "/admin/advertisers/<advertiser_id>/keywords",
+    summary="The ad account's keyword list and its version",
+    security=IAM,
+    responses=_answers(200, KeywordList, "The list and its version (0 before the first PUT).", 400, 404),
+)
+def get_keywords(advertiser_id: AdvertiserId) -> Response[str]:
     accounts = _adapters().accounts
     keywords = accounts.keywords(advertiser_id)
     if keywords is None:
@@ -256,38 +403,50 @@ def get_keywords(advertiser_id: str) -> Response[str]:
     return json_response(200, keywords.model_dump(mode="json"))
 
 
-def _json_body() -> Any:
-    """The request's JSON; None when there is none or it is not JSON (the validators then say what to send)."""
-    try:
-        return app.current_event.json_body if app.current_event.body else None
-    except ValueError:
-        return None
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@app.get("/admin/businesses/<business_id>")
-def get_business(business_id: str) -> Response[str]:
+@app.get(
+    "/admin/businesses/<business_id>",
+    summary="A TikTok Business Account's connection: status, why, token expiry",
+    security=IAM,
+    responses=_answers(200, BusinessView, "The Business Account's connection.", 400, 404),
+)
+def get_business(business_id: BusinessId) -> Response[str]:
     """A TikTok Business Account's connection: status (ACTIVE, NEEDS_REAUTH, DISCONNECTED), why, token expiry."""
     account = _adapters().accounts.get_business(unquote(business_id))
     if account is None:
         return json_response(
-            404, {"message": f"No connected TikTok Business Account {business_id}. Connect it: GET /oauth/tiktok/business/start."}
+            404,
+            {
+                "message": f"No connected TikTok Business Account {business_id}. Connect it with a link from POST /admin/connect-links."
+            },
         )
     hidden = {"access_token_ciphertext", "refresh_token_ciphertext"}
     return json_response(200, account.model_dump(mode="json", exclude=hidden, exclude_none=True))
 
 
-@app.get("/admin/reports")
-def get_report() -> Response[str]:
-    """TikTok's numbers beside our leads for one ad account: JSON (totals and rows) or, with format=csv, CSV."""
-    params = app.current_event.query_string_parameters or {}
-    output = params.get("format", "json")
-    if output not in ("json", "csv"):
-        return json_response(400, {"message": f"Unknown format {output!r}. Use json or csv."})
-    asked = _report_query(params)
+@app.get(
+    "/admin/reports",
+    summary="TikTok's spend beside our leads, by day, ad or campaign (JSON or CSV)",
+    security=IAM,
+    responses={
+        **_answers(200, ReportView, "The report as JSON, or with format=csv as a CSV attachment.", 400),
+    },
+)
+def get_report(
+    advertiser_id: QueryAdvertiserId,
+    first: ReportFrom = None,
+    last: ReportTo = None,
+    group_by: Annotated[Grouping, Query(description="Rows per day, ad or campaign.")] = Grouping.DAY,
+    output: Annotated[Literal["json", "csv"], Query(alias="format", description="JSON, or CSV with a header row.")] = "json",
+) -> Response[str]:
+    """TikTok's numbers beside our leads for one ad account: JSON (totals and rows) or, with format=csv, CSV.
+
+    Both ends default to the last 7 days up to today in the ad account's time zone; at most 93 days.
+    """
+    asked = _report_query(advertiser_id, first, last, group_by)
     if isinstance(asked, Response):
         return asked
     query, account = asked
@@ -303,10 +462,19 @@ def get_report() -> Response[str]:
     )
 
 
-@app.get("/admin/reports/view")
-def view_report() -> Response[str]:
+@app.get(
+    "/admin/reports/view",
+    summary="The report as one self-contained HTML page with a chart",
+    security=IAM,
+    responses=_answers(200, str, "One self-contained HTML page: the chart, then the per-ad table.", 400, media="text/html"),
+)
+def view_report(
+    advertiser_id: QueryAdvertiserId,
+    first: ReportFrom = None,
+    last: ReportTo = None,
+) -> Response[str]:
     """The report as one self-contained page: a chart of ad-flow vs organic leads per day, then the per-ad table."""
-    asked = _report_query({**(app.current_event.query_string_parameters or {}), "group_by": Grouping.DAY.value})
+    asked = _report_query(advertiser_id, first, last, Grouping.DAY)
     if isinstance(asked, Response):
         return asked
     query, account = asked
@@ -317,17 +485,16 @@ def view_report() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=report_page(daily, per_ad, account.name))
 
 
-def _report_query(params: dict[str, str]) -> tuple[ReportQuery, AdvertiserAccount] | Response[str]:
-    advertiser_id = params.get("advertiser_id")
-    if not advertiser_id:
-        return json_response(400, {"message": "advertiser_id is required: reports are per ad account."})
+def _report_query(
+    advertiser_id: str, first: str | None, last: str | None, grouping: Grouping
+) -> tuple[ReportQuery, AdvertiserAccount] | Response[str]:
     found = _adapters().accounts.get_advertiser(advertiser_id)
     if found is None:
         return json_response(400, {"message": str(UnknownAdvertiser(advertiser_id))})
     account = found[0]
     today = local_date(_now_ms(), account.timezone)
     try:
-        return report_query(advertiser_id, params.get("from"), params.get("to"), params.get("group_by"), today), account
+        return report_query(advertiser_id, first, last, grouping, today), account
     except InvalidReportQuery as refused:
         return json_response(400, {"message": str(refused)})
 
@@ -342,8 +509,24 @@ def _cards(advertiser_id: str, items: list[ReportItem]) -> dict[str, AdReference
     return _adapters().ad_cache.get_many(advertiser_id, unnamed) if unnamed else {}
 
 
+@app.exception_handler(RequestValidationError)
+def _refused(error: RequestValidationError) -> Response[str]:
+    return validation_refusal(error)
+
+
+@app.exception_handler(BodyNotAnObject)
+def _not_an_object(error: BodyNotAnObject) -> Response[str]:
+    return json_response(400, {"message": str(error)})
+
+
+@app.exception_handler(InvalidCursor)
+def _bad_cursor(error: InvalidCursor) -> Response[str]:
+    return json_response(400, {"message": str(error)})
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
+@readable_json_bodies(MAX_BODY_BYTES)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

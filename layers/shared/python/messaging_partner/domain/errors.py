@@ -57,6 +57,15 @@ class TooManyConnectionStarts(Exception):
     """A workspace started more connections than it may have pending at once."""
 
 
+class InvalidCursor(Exception):
+    """A `next` cursor that is not one this listing gave (altered, cut short, or from another query)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"The next cursor {why}. Pass next exactly as the previous page gave it, or leave it out to start again."
+        )
+
+
 class OutcomeLimitReached(Exception):
     """A conversation already holds as many outcomes as it may."""
 

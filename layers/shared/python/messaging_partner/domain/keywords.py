@@ -34,6 +34,7 @@ from .models import KeywordRule
 
 MAX_KEYWORDS = 1000
 MAX_KEYWORD_LENGTH = 80
+SHOWN_LENGTH = MAX_KEYWORD_LENGTH  # how much of a keyword a refusal repeats
 SIGNAL_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Property names an event already uses, TikTok's own and what a signal carries besides its flag
 # (adapters/tiktok_api/signals.py): a keyword signal of the same name would overwrite one on the wire.
@@ -167,7 +168,7 @@ def keyword_rules(body: Any) -> list[KeywordRule]:
             continue
         unknown = sorted(set(entry) - {"keyword", "signal", "accent_insensitive"})
         keyword, signal, insensitive = entry.get("keyword"), entry.get("signal"), entry.get("accent_insensitive", False)
-        where = f"{where} ({keyword!r})" if isinstance(keyword, str) else where
+        where = f"{where} ({_shown(keyword)})" if isinstance(keyword, str) else where
         if unknown:
             problems.append(f"{where}: unknown field {', '.join(unknown)}; use keyword, signal, accent_insensitive.")
         if not isinstance(keyword, str) or not 1 <= len(keyword) <= MAX_KEYWORD_LENGTH:
@@ -191,6 +192,11 @@ def keyword_rules(body: Any) -> list[KeywordRule]:
     if problems:
         raise InvalidKeywords(problems)
     return rules
+
+
+def _shown(keyword: str) -> str:
+    """The keyword as a refusal names it: whole when short, its start when not (a refusal never echoes a huge input)."""
+    return repr(keyword) if len(keyword) <= SHOWN_LENGTH else f"{keyword[:SHOWN_LENGTH]!r}... ({len(keyword):,} characters)"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from messaging_partner.domain.errors import OutcomeLimitReached
+from messaging_partner.domain.errors import InvalidCursor, OutcomeLimitReached
 from messaging_partner.domain.models import (
     Channel,
     Conversation,
@@ -323,7 +323,12 @@ class DynamoConversationStore:
     def list_for_advertiser(
         self, advertiser_id: str, from_ms: int, to_ms: int, source: str | None, limit: int, cursor: str | None
     ) -> tuple[list[Conversation], str | None]:
-        """An advertiser's conversations started in [from_ms, to_ms], newest first, from the by_advertiser index."""
+        """An advertiser's conversations started in [from_ms, to_ms], newest first, from the by_advertiser index.
+
+        The cursor is the index position DynamoDB gave for the previous page, as URL-safe base64 of
+        JSON; one that is not such a position for this query raises InvalidCursor (DynamoDB
+        would refuse it with a ValidationException).
+        """
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "by_advertiser",
@@ -337,7 +342,7 @@ class DynamoConversationStore:
             request["ExpressionAttributeNames"] = {"#source": "source"}
             request["ExpressionAttributeValues"].update(to_item({":source": source}))
         if cursor:
-            request["ExclusiveStartKey"] = to_item(json.loads(base64.urlsafe_b64decode(cursor.encode())))
+            request["ExclusiveStartKey"] = to_item(_start_key(cursor, advertiser_id, from_ms, to_ms))
         answer = client("dynamodb").query(**request)
         conversations = [_conversation(from_item(item)) for item in answer["Items"]]
         last = answer.get("LastEvaluatedKey")
@@ -411,3 +416,23 @@ def _signal_records(values: dict[str, Any]) -> dict[str, SignalRecord]:
 
 def _conversation(item: dict[str, Any]) -> Conversation:
     return Conversation.model_validate({k: v for k, v in _without_keys(item).items() if not k.startswith(SIGNAL_PREFIX)})
+
+
+_CURSOR_KEYS = {"pk": str, "sk": str, "advertiser_id": str, "started_at_ms": int}
+
+
+def _start_key(cursor: str, advertiser_id: str, from_ms: int, to_ms: int) -> dict[str, Any]:
+    """The by_advertiser position a cursor names, checked against the query it continues."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii", errors="strict")))
+    except (ValueError, UnicodeError, RecursionError):  # not ASCII, not base64, not JSON
+        raise InvalidCursor("is not one this listing gave") from None
+    if not isinstance(position, dict) or set(position) != set(_CURSOR_KEYS):
+        raise InvalidCursor("is not one this listing gave")
+    if any(type(position[key]) is not kind for key, kind in _CURSOR_KEYS.items()):  # bool is an int; not here
+        raise InvalidCursor("is not one this listing gave")
+    if position["advertiser_id"] != advertiser_id or not from_ms <= position["started_at_ms"] <= to_ms:
+        raise InvalidCursor("belongs to another query (another ad account or time range)")
+    if not position["pk"].startswith("CONV#") or position["sk"] != META:
+        raise InvalidCursor("is not one this listing gave")
+    return position
