@@ -229,6 +229,17 @@ def test_an_account_in_another_workspace_is_not_taken(aws_stack: IntegrationStac
     assert connect(aws_stack, "business", "owner")["statusCode"] == 200  # reconnecting in its own workspace is fine
 
 
+def test_oversized_link_parameters_are_a_page_not_a_crash(aws_stack: IntegrationStack) -> None:
+    """DynamoDB refuses a state over its 2,048-byte key limit (a 500; moto does not check); a huge workspace bloats the item."""
+    page = aws_stack.http("OAuthFunction", "GET", f"/oauth/tiktok/callback?state={'s' * 3_000}&auth_code=x")
+    assert page["statusCode"] == 400
+    assert "Start the connection again" in page["body"]
+    assert "state must be at most 128 characters (it has 3,000)." in page["body"]
+    assert "sss" * 100 not in page["body"]  # the link is not repeated back
+    start = aws_stack.http("OAuthFunction", "GET", f"/oauth/tiktok/business/start?workspace={'w' * 500_000}")
+    assert (start["statusCode"], "workspace must be at most 128 characters" in start["body"]) == (400, True)
+
+
 def test_tokens_never_reach_the_logs(
     aws_stack: IntegrationStack, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
