@@ -7,7 +7,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
 # sam build needs python3.13 on PATH; pyenv machines have it as a non-default version.
 BUILD_PYENV ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: demo test lint format up build bench deploy clean venv tools
+.PHONY: demo test lint format up build bench deploy clean venv tools openapi
 
 demo: $(VENV)/.installed
 	$(PY) -m local demo
@@ -28,6 +28,10 @@ format: $(VENV)/.installed
 
 up: $(VENV)/.installed
 	$(PY) -m local up
+
+# openapi.json from the admin and OAuth handlers' annotations (a test fails when it is out of date).
+openapi: $(VENV)/.installed
+	$(PY) -m local openapi
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

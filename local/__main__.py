@@ -1,4 +1,4 @@
-"""python -m local up | demo | status | samples | fire <FunctionLogicalId> <EventName> | redrive <DeadLetterQueue>"""
+"""python -m local up | demo | status | samples | openapi | fire <FunctionLogicalId> <EventName> | redrive <DeadLetterQueue>"""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def main(argv: list[str]) -> None:
     commands.add_parser("demo", help="start the stack, replay the demo scenario, print the report, stop")
     commands.add_parser("status", help="queues, pumps and AWS request counts of a running stack")
     commands.add_parser("samples", help="rewrite events/ from the scenario builders")
+    commands.add_parser("openapi", help="rewrite openapi.json from the admin and OAuth handlers' annotations")
     fire_parser = commands.add_parser("fire", help="fire a schedule of a running stack")
     fire_parser.add_argument("function")
     fire_parser.add_argument("event")
@@ -86,6 +87,10 @@ def main(argv: list[str]) -> None:
             print(path.relative_to(path.parent.parent))
     elif args.command == "redrive":
         redrive(args.dlq)
+    elif args.command == "openapi":
+        from .openapi import write
+
+        print(write().name)
     else:
         fire(args.function, args.event)
 

@@ -78,6 +78,11 @@ IAM = [{"iam": []}]  # every admin route: SigV4-signed by a principal allowed ex
 
 def _answers(ok: int, model: Any, what: str, *refusals: int, media: str = "application/json") -> dict[int, OpenAPIResponse]:
     """The route's answers for the OpenAPI document: its success with its shape, then each refusal."""
+    success: OpenAPIResponse = {"description": what, "content": {media: {"model": model}}} if model else {"description": what}
+    return {ok: success, **_refusals(*refusals)}
+
+
+def _refusals(*statuses: int) -> dict[int, OpenAPIResponse]:
     why = {
         400: "Refused: the message says why, problems lists each field and what was wrong.",
         404: "Nothing by that name.",
@@ -85,12 +90,7 @@ def _answers(ok: int, model: Any, what: str, *refusals: int, media: str = "appli
         413: f"The body is over {MAX_BODY_BYTES:,} bytes.",
         415: "The body is not sent as application/json.",
     }
-    answers: dict[int, OpenAPIResponse] = {
-        ok: {"description": what, "content": {media: {"model": model}}} if model else {"description": what}
-    }
-    for status in refusals:
-        answers[status] = {"description": why[status], "content": {"application/json": {"model": Refusal}}}
-    return answers
+    return {status: {"description": why[status], "content": {"application/json": {"model": Refusal}}} for status in statuses}
 
 
 AdvertiserId = Annotated[
@@ -432,7 +432,11 @@ def get_business(business_id: BusinessId) -> Response[str]:
     summary="TikTok's spend beside our leads, by day, ad or campaign (JSON or CSV)",
     security=IAM,
     responses={
-        **_answers(200, ReportView, "The report as JSON, or with format=csv as a CSV attachment.", 400),
+        **_refusals(400),
+        200: {
+            "description": "The report as JSON, or with format=csv as a CSV attachment with a header row.",
+            "content": {"application/json": {"model": ReportView}, "text/csv": {"schema": {"type": "string"}}},
+        },
     },
 )
 def get_report(
