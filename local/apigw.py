@@ -185,6 +185,17 @@ def make_server(host: str, port: int, router: Router, invoke: Invoke, control: C
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
+        def __getattr__(self, name: str) -> Any:
+            # HTTP APIs route GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS (ANY means those); any other method
+            # (TRACE, CONNECT, QUERY, ...) never reaches a function. http.server would answer 501 with an HTML page.
+            if name.startswith("do_"):
+                return self._not_routed
+            raise AttributeError(name)
+
+        def _not_routed(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))  # or it would be read as the next request
+            self._send(405, {"content-type": "application/json"}, b'{"message":"Method Not Allowed"}')
+
     server = ThreadingHTTPServer((host, port), ApiHandler)
     server.daemon_threads = True
     return server
