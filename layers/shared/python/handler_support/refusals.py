@@ -41,7 +41,7 @@ def json_object_body(text: str) -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise json.JSONDecodeError("the JSON nests deeper than 900 levels", text, 0) from None
+        raise json.JSONDecodeError("it nests deeper than Python reads (about 1,000 levels)", text, 0) from None
     if value is not None and not isinstance(value, dict):
         raise BodyNotAnObject(value)
     return value
