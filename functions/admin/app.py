@@ -109,7 +109,7 @@ ConversationKey = Annotated[
         max_length=MAX_CONVERSATION_KEY_LENGTH,
         description="<channel>#<chat account id>#<customer id>, with each # sent as %23 "
         f"(at most {MAX_CONVERSATION_KEY_LENGTH} characters as sent).",
-        examples=["whatsapp%23106540352242922%23351910000001"],
+        examples=["whatsapp#106540352242922#351910000001"],
     ),
 ]
 ChatAccountId = Annotated[

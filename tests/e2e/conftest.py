@@ -14,6 +14,14 @@ from local.browser import HeadlessChromium, find_chromium
 from local.control import running_stack, stack_status, wait_until_drained
 from local.stack import HOST, StackPorts, local_aws_client
 
+# Lines a test module wants under pytest's summary (figures it measured), printed whatever the output capture.
+summary_lines: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in summary_lines:
+        terminalreporter.write_line(line)
+
 
 @dataclass
 class RunningStack:

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from local.openapi import DOCUMENT
 from local.scenario import WhatsAppChange, WhatsAppMessage, signed_meta, whatsapp_body
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, summary_lines
 from tests.e2e.test_all_platforms import META_SECRET, send
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +57,7 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-ran: dict[str, Any] = {"cases": 0, "by_status": {}, "started": None}
+ran: dict[str, Any] = {"cases": 0, "by_operation": {}, "started": None}
 
 
 class SigV4(requests.auth.AuthBase):
@@ -97,8 +97,9 @@ def seeded(stack: RunningStack) -> Iterator[requests.Session]:
     ran["started"] = time.monotonic()
     yield session
     took = time.monotonic() - ran["started"]
-    statuses = dict(sorted(ran["by_status"].items()))
-    print(f"\nschemathesis: {ran['cases']} admin API calls in {took:.1f} s; answers by status: {statuses}")
+    summary_lines.append(f"schemathesis: {ran['cases']} admin API calls in {took:.1f} s; answers by operation:")
+    for operation, statuses in sorted(ran["by_operation"].items()):
+        summary_lines.append(f"  {operation:<68} {', '.join(f'{status}: {n}' for status, n in sorted(statuses.items()))}")
 
 
 def readable(response: schemathesis.Response) -> str | None:
@@ -125,7 +126,8 @@ def test_the_admin_api_answers_every_request_with_a_2xx_or_a_readable_4xx(
 ) -> None:
     response = case.call(base_url=stack.api, session=seeded, auth=seeded.auth, timeout=30)
     ran["cases"] += 1
-    ran["by_status"][response.status_code] = ran["by_status"].get(response.status_code, 0) + 1
+    statuses = ran["by_operation"].setdefault(f"{case.operation.method.upper()} {case.operation.path}", {})
+    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     assert response.request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
     case.validate_response(response, checks=CHECKS)
     if 400 <= response.status_code < 500:
