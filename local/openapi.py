@@ -13,7 +13,6 @@ tests/integration/test_openapi.py fails when the committed file differs from thi
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .runtime import load_module
 from .template import ROOT, Template
 
 DOCUMENT = ROOT / "openapi.json"
@@ -55,17 +55,9 @@ IAM_SCHEME = {
 
 
 def _handler_module(logical_id: str, template: Template) -> ModuleType:
-    spec = next(f for f in template.functions() if f.logical_id == logical_id)
     name = f"openapi_{logical_id}"
-    if name in sys.modules:
-        return sys.modules[name]
-    module_spec = importlib.util.spec_from_file_location(name, spec.module_path)
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"Cannot load {spec.module_path} for {logical_id}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
+    spec = next(f for f in template.functions() if f.logical_id == logical_id)
+    return sys.modules[name] if name in sys.modules else load_module(spec, name)
 
 
 def document() -> dict[str, Any]:

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -240,12 +241,16 @@ class FunctionRuntime:
 
 
 def load_handler(spec: FunctionSpec) -> Handler:
-    module_name = f"local_fn_{spec.logical_id}"
+    handler: Handler = getattr(load_module(spec, f"local_fn_{spec.logical_id}"), spec.function_name)
+    return handler
+
+
+def load_module(spec: FunctionSpec, module_name: str) -> ModuleType:
+    """The function's handler module, imported afresh under its own name (every handler file is app.py)."""
     module_spec = importlib.util.spec_from_file_location(module_name, spec.module_path)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"Cannot load {spec.module_path} for {spec.logical_id}")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
     module_spec.loader.exec_module(module)
-    handler: Handler = getattr(module, spec.function_name)
-    return handler
+    return module
