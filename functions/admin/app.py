@@ -419,9 +419,7 @@ def get_business(business_id: BusinessId) -> Response[str]:
     if account is None:
         return json_response(
             404,
-            {
-                "message": f"No connected TikTok Business Account {business_id}. Connect it with a link from POST /admin/connect-links."
-            },
+            {"message": f"No connected TikTok Business Account {business_id}. Connect it: POST /admin/connect-links."},
         )
     hidden = {"access_token_ciphertext", "refresh_token_ciphertext"}
     return json_response(200, account.model_dump(mode="json", exclude=hidden, exclude_none=True))

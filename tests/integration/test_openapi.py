@@ -30,7 +30,7 @@ def test_admin_routes_need_sigv4_and_refuse_in_json_with_400() -> None:
     spec = document()
     assert spec["components"]["securitySchemes"]["iam"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     admin = [(method, path, op) for method, path, op in operations(spec) if path.startswith("/admin/")]
-    assert len(admin) == 12
+    assert len(admin) == 15
     for method, path, operation in admin:
         assert operation["security"] == [{"iam": []}], f"{method} {path}"
         assert "422" not in operation["responses"], f"{method} {path}: the handlers answer 400, never 422"

@@ -108,7 +108,10 @@ class ConnectLinkRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    kind: ConnectionKind = Field(description="advertiser: TikTok ad accounts; business: a Business Account's DMs.")
+    kind: ConnectionKind = Field(
+        strict=False,  # the value as JSON sends it, "advertiser" or "business"
+        description="advertiser: TikTok ad accounts; business: a Business Account's DMs.",
+    )
     workspace: Workspace
     expires_in_seconds: int = Field(
         default=LINK_TTL_SECONDS,
