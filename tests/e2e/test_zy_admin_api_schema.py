@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from local.control import connect_in_browser
 from local.openapi import DOCUMENT
 from local.scenario import WhatsAppChange, WhatsAppMessage, signed_meta, whatsapp_body
 from tests.e2e.conftest import RunningStack, summary_lines
@@ -83,7 +84,7 @@ class SigV4(requests.auth.AuthBase):
 def seeded(stack: RunningStack) -> Iterator[requests.Session]:
     """What the document's examples name: the ad account and Business Account connected, the number linked, a conversation."""
     for kind in ("advertiser", "business"):
-        page = requests.get(f"{stack.api}/oauth/tiktok/{kind}/start", params={"workspace": "schema"}, timeout=30)
+        page = connect_in_browser(stack.api, kind, "e2e")  # the workspace the other end-to-end tests connect into
         assert page.status_code == 200, page.text
     session = requests.Session()
     session.auth = SigV4()
