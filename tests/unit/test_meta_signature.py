@@ -26,6 +26,10 @@ def test_published_vector() -> None:
         pytest.param(VECTOR_SECRET, VECTOR_BODY, "sha1=" + VECTOR_SIGNATURE[7:], id="sha1 prefix"),
         pytest.param(VECTOR_SECRET, VECTOR_BODY, VECTOR_SIGNATURE[:-1], id="truncated"),
         pytest.param(VECTOR_SECRET, VECTOR_BODY, "sha256=", id="prefix only"),
+        pytest.param(VECTOR_SECRET, VECTOR_BODY, "sha256=\u00e9" + VECTOR_SIGNATURE[8:], id="non-ASCII"),
+        pytest.param(VECTOR_SECRET, VECTOR_BODY, VECTOR_SIGNATURE + "," + VECTOR_SIGNATURE, id="two values joined"),
+        pytest.param(VECTOR_SECRET, VECTOR_BODY, VECTOR_SIGNATURE + " ", id="trailing space"),
+        pytest.param(VECTOR_SECRET, VECTOR_BODY, "SHA256=" + VECTOR_SIGNATURE[7:], id="uppercase prefix"),
     ],
 )
 def test_refuses(secret: str, body: bytes, header: str | None) -> None:
@@ -55,3 +59,8 @@ def test_signature_is_over_raw_bytes_not_reserialized_json() -> None:
 )
 def test_handshake(query: dict[str, str], expected: str | None) -> None:
     assert answer_handshake(query, "tok") == expected
+
+
+@pytest.mark.parametrize("token", ["t\u00f6k", "\ud800", "\x00"])
+def test_a_handshake_token_of_any_text_is_refused_not_a_crash(token: str) -> None:
+    assert answer_handshake({"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1"}, "tok") is None

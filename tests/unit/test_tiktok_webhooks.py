@@ -55,6 +55,14 @@ def test_valid_header() -> None:
         ("only wrong signatures", f"t={NOW},s={'0' * 64},s={'f' * 64}"),
         ("old timestamp", f"t={NOW - 301},s={sig(NOW - 301)}"),
         ("future timestamp", f"t={NOW + 301},s={sig(NOW + 301)}"),
+        ("t of thousands of digits", f"t={'9' * 5000},s={sig(NOW)}"),
+        ("t in superscript digits", f"t=\u00b9\u2077\u2076\u00b3,s={sig(NOW)}"),
+        ("t in Arabic-Indic digits", f"t=\u0661\u0667\u0666\u0663,s={sig(NOW)}"),
+        ("t with a sign", f"t=+{NOW},s={sig(NOW)}"),
+        ("non-ASCII s", f"t={NOW},s=\u00e9{sig(NOW)[1:]}"),
+        ("full-width hex s", f"t={NOW},s={sig(NOW).translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})}"),
+        ("s one digit short", f"t={NOW},s={sig(NOW)[:-1]}"),
+        ("s not hex", f"t={NOW},s={'z' * 64}"),
     ],
 )
 def test_refused(label: str, header: str | None) -> None:
@@ -69,6 +77,7 @@ def test_refused(label: str, header: str | None) -> None:
         ("uppercase hex", f"t={NOW},s={sig(NOW).upper()}"),
         ("parts in another order", f"s={sig(NOW)},t={NOW}"),
         ("unknown extra part", f"t={NOW},v=1,s={sig(NOW)}"),
+        ("an s of another kind beside ours", f"t={NOW},s=v2:\u00e9,s={sig(NOW)}"),
         ("at the edge of the tolerance", f"t={NOW - 300},s={sig(NOW - 300)}"),
     ],
 )

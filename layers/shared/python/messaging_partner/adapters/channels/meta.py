@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from .base import load_json_object
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 _PREFIX = "sha256="
+# The whole header, in ASCII: anything else (another algorithm, non-ASCII look-alike digits, two values
+# joined by a proxy) is refused before any comparison; compare_digest refuses non-ASCII str with a TypeError.
+_HEADER = re.compile(r"sha256=([0-9a-fA-F]{64})", re.ASCII)
 
 
 def hub_signature(app_secret: str, raw_body: bytes) -> str:
@@ -27,11 +31,12 @@ def hub_signature(app_secret: str, raw_body: bytes) -> str:
 
 def verify_hub_signature(app_secret: str, raw_body: bytes, header_value: str | None) -> bool:
     """True when the header is ``sha256=<hex>`` of the raw bytes under the app secret."""
-    if not header_value or not header_value.startswith(_PREFIX):
+    offered = _HEADER.fullmatch(header_value) if header_value else None
+    if offered is None:
         return False
     expected = hub_signature(app_secret, raw_body)
     # Meta sends lowercase hex; accept uppercase too rather than refuse a genuine delivery.
-    return hmac.compare_digest(expected, _PREFIX + header_value[len(_PREFIX) :].lower())
+    return hmac.compare_digest(expected.encode(), (_PREFIX + offered.group(1).lower()).encode())
 
 
 def answer_handshake(query: Mapping[str, str], verify_token: str) -> str | None:
@@ -39,7 +44,8 @@ def answer_handshake(query: Mapping[str, str], verify_token: str) -> str | None:
     if query.get("hub.mode") != "subscribe":
         return None
     offered = query.get("hub.verify_token", "")
-    if not hmac.compare_digest(offered.encode(), verify_token.encode()):
+    # surrogatepass: a query string is anyone's text; it must fail the comparison, never the encoding.
+    if not hmac.compare_digest(offered.encode("utf-8", "surrogatepass"), verify_token.encode()):
         return None
     challenge = query.get("hub.challenge")
     return challenge if challenge else None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,8 +68,18 @@ def signature(app_secret: str, timestamp: int | str, raw_body: bytes) -> str:
     return hmac.new(app_secret.encode(), f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
 
 
+# ASCII only: str.isdigit() also takes superscript and other scripts' digits, which int() refuses.
+# Ten digits are unix seconds until 2286; twelve leave room and keep int() far from its 4,300-digit limit.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+
+
 def parse_signature_header(value: str | None) -> tuple[int, list[str]] | None:
-    """(t, [s, ...]) from `t=<unix>,s=<hex>[,s=<hex>]`, or None when the header is malformed."""
+    """(t, [s, ...]) from `t=<unix>,s=<hex>[,s=<hex>]`, or None when the header is malformed.
+
+    t must be ASCII digits and an s counts only as 64 ASCII hex digits (HMAC-SHA256), so int() and
+    compare_digest only ever see what they can take.
+    """
     if not value:
         return None
     timestamps, signatures = [], []
@@ -78,9 +89,9 @@ def parse_signature_header(value: str | None) -> tuple[int, list[str]] | None:
             return None
         if key == "t":
             timestamps.append(item)
-        elif key == "s":
+        elif key == "s" and _HEX_SIGNATURE.fullmatch(item):  # another kind of s (a future scheme) is not ours to check
             signatures.append(item.lower())
-    if len(timestamps) != 1 or not signatures or not timestamps[0].isdigit():
+    if len(timestamps) != 1 or not signatures or not _TIMESTAMP.fullmatch(timestamps[0]):
         return None
     return int(timestamps[0]), signatures
 
@@ -91,7 +102,7 @@ def verify(request: WebhookRequest, secrets: SecretSource, policy: VerificationP
         return False
     timestamp, offered = parsed
     expected = signature(secrets.tiktok_app_secret(), timestamp, request.raw_body)
-    matches = [hmac.compare_digest(expected, candidate) for candidate in offered]  # no early exit
+    matches = [hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in offered]  # no early exit
     return any(matches) and abs(policy.now - timestamp) <= policy.max_signature_age_seconds
 
 
