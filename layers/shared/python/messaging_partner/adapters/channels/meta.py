@@ -15,7 +15,7 @@ from messaging_partner.domain.errors import UnparseablePayload
 from messaging_partner.domain.models import WebhookRequest
 from messaging_partner.domain.ports import SecretSource
 
-from .base import load_json_object
+from .base import load_json_object, shown
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 _PREFIX = "sha256="
@@ -63,7 +63,7 @@ def meta_entries(raw_body: bytes, object_type: str) -> list[Any]:
     """The entry[] of a Meta webhook body for this object type; UnparseablePayload otherwise."""
     payload = load_json_object(raw_body)
     if payload.get("object") != object_type:
-        raise UnparseablePayload(f"object is {payload.get('object')!r}, expected {object_type!r}")
+        raise UnparseablePayload(f"object is {shown(payload.get('object'))}, expected {object_type!r}")
     entries = payload.get("entry")
     if not isinstance(entries, list):
         raise UnparseablePayload("entry is missing or not a list")

@@ -40,7 +40,7 @@ from messaging_partner.domain.models import (
 )
 from messaging_partner.domain.ports import SecretSource
 
-from .base import epoch_ms, load_json_object, stable_id, str_or_none
+from .base import as_list, epoch_ms, load_json_object, read_json, shown, stable_id, str_or_none
 
 CHANNEL = Channel.TIKTOK
 SIGNATURE_HEADER = "tiktok-signature"
@@ -114,14 +114,14 @@ def parse(raw_body: bytes) -> ParsedDelivery:
     envelope = load_json_object(raw_body)
     event = envelope.get("event")
     delivery = ParsedDelivery()
-    if event in RECOGNIZED_ONLY:
+    if isinstance(event, str) and event in RECOGNIZED_ONLY:
         delivery.recognized[event] += 1
         return delivery
     business = str_or_none(envelope.get("user_openid"))
     if not isinstance(event, str) or business is None:
         raise UnparseablePayload("not a TikTok webhook envelope: event or user_openid missing")
     if event not in _EVENTS:
-        raise UnparseablePayload(f"unknown TikTok event type {event!r}")
+        raise UnparseablePayload(f"unknown TikTok event type {shown(event)}")
     try:
         content = _content(envelope.get("content"))
         delivery.messages.append(_EVENTS[event](envelope, content, business))
@@ -131,11 +131,11 @@ def parse(raw_body: bytes) -> ParsedDelivery:
 
 
 def _content(content: Any) -> dict[str, Any]:
-    if isinstance(content, str):
+    if isinstance(content, str):  # documented as a JSON string
         try:
-            content = json.loads(content)  # documented as a JSON string
-        except RecursionError:
-            raise ValueError("content is nested too deep") from None
+            content = read_json(content)
+        except UnparseablePayload as error:
+            raise ValueError(f"content: {error.reason}") from None
     if not isinstance(content, dict):
         raise TypeError("content is not a JSON object")
     return content
@@ -180,14 +180,16 @@ def _message(
 def _received(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
     customer = _user_id(content, "from_user")
     message_type = content.get("type", "text")
+    if not isinstance(message_type, str):
+        raise TypeError(f"type is {shown(message_type)}, not a string")
     if message_type in CUSTOMER_CONTENT_TYPES:
         return _message(MessageKind.MESSAGE, envelope, content, business, customer)
     if message_type == "reaction":  # reaction: [{operation: ADD|REMOVE, emoji, original_msg_id, ...}]
-        reaction = next((r for r in content.get("reaction") or [] if isinstance(r, dict)), {})
+        reaction = next((r for r in as_list(content.get("reaction")) if isinstance(r, dict)), {})
         detail = "removed" if reaction.get("operation") == "REMOVE" else "added"
         original = str_or_none(reaction.get("original_msg_id"))
         return _message(MessageKind.REACTION, envelope, content, business, customer, refers_to=original, detail=detail)
-    raise ValueError(f"unknown TikTok message type {message_type!r}")
+    raise ValueError(f"unknown TikTok message type {shown(message_type)}")
 
 
 def _deauthorized(envelope: Mapping[str, Any], content: Mapping[str, Any], business: str) -> InboundMessage:
@@ -217,7 +219,7 @@ def _received_eu(envelope: Mapping[str, Any], content: Mapping[str, Any], busine
         channel=CHANNEL,
         business_account_id=business,
         customer_id="",
-        platform_message_id=stable_id(CHANNEL, business, "eu", sent_at_ms, json.dumps(content, sort_keys=True)),
+        platform_message_id=stable_id(CHANNEL, business, "eu", sent_at_ms, json.dumps(content, sort_keys=True, default=str)),
         kind=MessageKind.STRIPPED,
         sent_at_ms=sent_at_ms,
     )

@@ -21,7 +21,7 @@ from messaging_partner.domain.models import (
 )
 from messaging_partner.domain.ports import SecretSource
 
-from .base import as_list, epoch_ms, str_or_none
+from .base import as_list, epoch_ms, shown, str_or_none
 from .meta import handshake_with_verify_token, meta_entries, verify_request
 
 CHANNEL = Channel.WHATSAPP
@@ -87,10 +87,10 @@ def _parse_change(change: Any, delivery: ParsedDelivery) -> None:
         return
     field_name = change.get("field")
     if field_name != "messages":
-        if field_name in RECOGNIZED_FIELDS:
+        if isinstance(field_name, str) and field_name in RECOGNIZED_FIELDS:
             delivery.recognized[f"field:{field_name}"] += 1
         else:
-            reason = "change without a field" if field_name is None else f"unknown WhatsApp webhook field {field_name!r}"
+            reason = "change without a field" if field_name is None else f"unknown WhatsApp webhook field {shown(field_name)}"
             delivery.rejected.append(RejectedFragment(reason, change))
         return
     metadata = value.get("metadata") or {}
@@ -123,11 +123,13 @@ CUSTOMER_CONTENT_TYPES = frozenset(
 )
 
 
-def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list[dict[str, Any]]) -> InboundMessage:
+def _parse_message(message: Any, phone_number_id: str, contacts: list[dict[str, Any]]) -> InboundMessage:
+    if not isinstance(message, dict):
+        raise TypeError("message is not an object")
     message_id = message["id"]
     if not isinstance(message_id, str) or not message_id:
-        raise ValueError("id is empty")
-    message_type = message.get("type")
+        raise ValueError("id is empty or not a string")
+    message_type = str_or_none(message.get("type"))
     customer, aliases = _customer_ids(message, contacts)
     common = {
         "channel": CHANNEL,
@@ -143,7 +145,7 @@ def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list
     if message_type == "request_welcome":  # the customer opened the chat: an entry, with or without an ad click
         kind = MessageKind.REFERRAL if common["referral"] is not None else MessageKind.SYSTEM
         return InboundMessage(kind=kind, detail="request_welcome", **common)
-    body = message.get(message_type) if isinstance(message_type, str) else None
+    body = message.get(message_type) if message_type else None
     body = body if isinstance(body, dict) else {}
     if message_type == "reaction":  # no emoji: the customer removed their reaction
         detail = "added" if str_or_none(body.get("emoji")) else "removed"
@@ -162,7 +164,7 @@ def _parse_message(message: dict[str, Any], phone_number_id: str, contacts: list
     if message_type == "unsupported":  # on a first message after a click-to-WhatsApp ad, the click is an entry
         kind = MessageKind.REFERRAL if common["referral"] is not None else MessageKind.UNSUPPORTED
         return InboundMessage(kind=kind, detail=_unsupported_reason(message, body), **common)
-    raise ValueError(f"unknown WhatsApp message type {message_type!r}")
+    raise ValueError(f"unknown WhatsApp message type {shown(message.get('type'))}")
 
 
 def _unsupported_reason(message: Mapping[str, Any], body: Mapping[str, Any]) -> str:
@@ -196,7 +198,7 @@ def _customer_ids(message: Mapping[str, Any], contacts: list[dict[str, Any]]) ->
 
 def _text_of(message: Mapping[str, Any]) -> str | None:
     message_type = message.get("type")
-    body = message.get(message_type) if isinstance(message_type, str) else None
+    body = message.get(message_type) if message_type else None
     if not isinstance(body, dict):
         return None
     if message_type == "text":
