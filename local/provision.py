@@ -36,6 +36,7 @@ _QUEUE_ATTRIBUTES = (
     "MessageRetentionPeriod",
     "SqsManagedSseEnabled",
     "DelaySeconds",
+    "MaximumMessageSize",
     "ReceiveMessageWaitTimeSeconds",
 )
 

@@ -15,6 +15,7 @@ import pytest
 
 from local.permissions import logical_id
 from local.template import ROOT, Template
+from messaging_partner.adapters.aws.queues import QUEUE_MESSAGE_LIMIT_BYTES
 
 TEMPLATE = Template()
 RESOURCES = TEMPLATE.resources
@@ -180,6 +181,13 @@ def test_attribution_knows_the_inbound_queues_last_receive_and_may_write_its_dlq
     sends = [p["SQSSendMessagePolicy"]["QueueName"] for p in function["Policies"] if "SQSSendMessagePolicy" in p]
     assert {"Fn::GetAtt": ["InboundDLQ", "QueueName"]} in sends
     assert {"Fn::GetAtt": ["ParkedQueue", "QueueName"]} in sends
+
+
+def test_the_webhooks_queues_take_the_message_size_the_adapters_send() -> None:
+    """The webhook parks what is larger (domain/webhooks.py); a queue taking less would refuse it: 503s for days."""
+    assert RESOURCES["InboundQueue"]["Properties"]["MaximumMessageSize"] == QUEUE_MESSAGE_LIMIT_BYTES
+    # ParkedQueue keeps SQS's default (1 MiB): AttributionFunction parks whole InboundQueue records there, in base64.
+    assert RESOURCES["ParkedQueue"]["Properties"].get("MaximumMessageSize", 1024 * 1024) >= QUEUE_MESSAGE_LIMIT_BYTES
 
 
 @pytest.mark.parametrize("function", sorted(TEMPLATE.of_type("AWS::Serverless::Function")))

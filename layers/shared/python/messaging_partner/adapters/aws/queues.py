@@ -23,6 +23,14 @@ from messaging_partner.domain.reports import RollupRequest
 from .clients import client
 
 SQS_BATCH_LIMIT = 10
+# template.yaml gives InboundQueue this MaximumMessageSize (tests/unit/test_template.py holds them equal). SQS
+# allows up to 1 MiB since 2025, but a queue made before keeps 256 KiB unless told, and ten messages of this
+# size still fit the 6 MB event Lambda hands AttributionFunction. SendMessageBatch is kept to it too.
+QUEUE_MESSAGE_LIMIT_BYTES = 256 * 1024
+BATCH_LIMIT_BYTES = 256 * 1024
+# What SQS takes in a message body (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF). Bodies are JSON, where
+# anything else can only sit inside a string, so it goes as a \uXXXX escape: same text, read back the same.
+_NOT_FOR_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SQS_ID_LIMIT = 128
 _SQS_ID_ALLOWED = re.compile(r"^[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+$")
 # Keep parked bodies inside SQS's 1 MiB message limit, with room for the envelope.
@@ -38,11 +46,35 @@ def sqs_safe_id(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def sqs_json(body: str) -> str:
+    """A JSON text as a message body SQS accepts: characters it refuses written as JSON escapes."""
+    return _NOT_FOR_SQS.sub(lambda found: f"\\u{ord(found.group()):04x}", body)
+
+
+def body_bytes(body: str) -> int:
+    return len(body.encode("utf-8"))
+
+
+def batches(entries: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """SendMessageBatch requests: at most ten entries, bodies adding up to at most BATCH_LIMIT_BYTES."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for entry in entries:
+        entry_size = body_bytes(entry["MessageBody"])
+        if batch and (len(batch) == SQS_BATCH_LIMIT or size + entry_size > BATCH_LIMIT_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(entry)
+        size += entry_size
+    if batch:
+        yield batch
+
+
 def send_in_batches(queue_url: str, entries: Sequence[dict[str, Any]]) -> None:
-    """SendMessageBatch in tens; entries SQS refused are retried once, then DeliveryFailed."""
+    """SendMessageBatch within SQS's limits; entries SQS refused are retried once, then DeliveryFailed."""
     sqs = client("sqs")
-    for start in range(0, len(entries), SQS_BATCH_LIMIT):
-        chunk = [dict(entry, Id=str(i)) for i, entry in enumerate(entries[start : start + SQS_BATCH_LIMIT])]
+    for batch in batches([dict(entry, MessageBody=sqs_json(entry["MessageBody"])) for entry in entries]):
+        chunk = [dict(entry, Id=str(i)) for i, entry in enumerate(batch)]
         with delivery_errors(queue_url):
             failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed", [])
             if failed:
@@ -63,8 +95,15 @@ def delivery_errors(destination: str) -> Iterator[None]:
 
 
 class SqsInboundQueue:
-    def __init__(self, queue_url: str) -> None:
+    def __init__(self, queue_url: str, limit_bytes: int = QUEUE_MESSAGE_LIMIT_BYTES) -> None:
         self._queue_url = queue_url
+        self._limit_bytes = limit_bytes
+
+    def refusal(self, message: InboundMessage) -> str | None:
+        size = body_bytes(sqs_json(message.model_dump_json(exclude_none=True)))
+        if size <= self._limit_bytes:
+            return None
+        return f"message of {size} bytes as queued, over InboundQueue's {self._limit_bytes}-byte limit"
 
     def send(self, messages: Sequence[InboundMessage]) -> None:
         send_in_batches(
