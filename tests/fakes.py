@@ -49,6 +49,13 @@ class FakeSecrets:
 class FakeInboundQueue:
     sent: list[InboundMessage] = field(default_factory=list)
     fail: bool = False
+    limit_bytes: int = 256 * 1024  # as SqsInboundQueue: the queue's MaximumMessageSize
+
+    def refusal(self, message: InboundMessage) -> str | None:
+        size = len(message.model_dump_json(exclude_none=True).encode())
+        if size <= self.limit_bytes:
+            return None
+        return f"message of {size} bytes as queued, over InboundQueue's {self.limit_bytes}-byte limit"
 
     def send(self, messages: Sequence[InboundMessage]) -> None:
         if self.fail:

@@ -8,9 +8,9 @@ import pytest
 
 from messaging_partner.adapters.channels import CHANNELS
 from messaging_partner.adapters.channels.meta import hub_signature
-from messaging_partner.domain.errors import DeliveryFailed
+from messaging_partner.domain.errors import DeliveryFailed, UnparseablePayload
 from messaging_partner.domain.models import VerificationPolicy, WebhookRequest
-from messaging_partner.domain.webhooks import NOTHING_RECOGNISED, receive_webhook
+from messaging_partner.domain.webhooks import MAX_REASON_CHARS, NOTHING_RECOGNISED, PARSER_FAILED, receive_webhook
 from tests.fakes import FakeInboundQueue, FakeParker, FakeSecrets
 from tests.unit.test_whatsapp_parser import DOCUMENTED_EXAMPLE, body, change, message
 
@@ -84,13 +84,59 @@ def test_unknown_channel_is_404_with_the_known_ones() -> None:
     assert "whatsapp" in str(answer["message"])
 
 
-def test_oversized_body_is_413_before_any_work() -> None:
+def test_an_unsigned_body_of_any_size_is_refused_and_nothing_kept() -> None:
     queue, parker = FakeInboundQueue(), FakeParker()
     request = WebhookRequest("POST", {}, {}, b"x" * 101)
     reply = receive_webhook("whatsapp", request, CHANNELS, SECRETS, queue, parker, POLICY, max_body_bytes=100)
-    assert reply.status == 413
-    assert queue.sent == []
-    assert parker.parked == []
+    assert reply.status == 401
+    assert (queue.sent, parker.parked) == ([], [])
+
+
+def test_a_verified_body_over_the_documented_size_is_parked_whole_unread() -> None:
+    """A 413 would only have the platform send it again for days; the parker keeps any size (claim check)."""
+    queue, parker = FakeInboundQueue(), FakeParker()
+    request = WebhookRequest("POST", {"x-hub-signature-256": signed(DOCUMENTED_EXAMPLE)}, {}, DOCUMENTED_EXAMPLE)
+    reply = receive_webhook("whatsapp", request, CHANNELS, SECRETS, queue, parker, POLICY, max_body_bytes=100)
+    assert (reply.status, reply.parked, queue.sent) == (200, 1, [])
+    [(_, reason, kept)] = parker.parked
+    assert kept == DOCUMENTED_EXAMPLE
+    assert reason == f"body of {len(DOCUMENTED_EXAMPLE)} bytes, over the 100 platforms document; kept unread"
+
+
+def test_a_message_the_queue_cannot_carry_is_parked_whole_and_the_rest_queued() -> None:
+    huge = message("text", {"body": "x" * 600_000}, id="wamid.huge")
+    raw = body(change([message("text", {"body": "ok"}, id="wamid.ok"), huge, dict(huge, id="wamid.huge2")]))
+    status, answer, queue, parker = post(raw, signed(raw))
+    assert (status, answer) == (200, {"accepted": 1, "parked": 2})
+    assert [m.platform_message_id for m in queue.sent] == ["wamid.ok"]
+    for (_, reason, kept), wamid in zip(parker.parked, ["wamid.huge", "wamid.huge2"], strict=True):
+        assert reason.startswith("message of 600")
+        assert (kept["platform_message_id"], kept["text"]) == (wamid, "x" * 600_000)  # as it would have been queued
+
+
+def test_a_parser_bug_parks_the_delivery_whole_and_answers_200(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(raw_body: bytes) -> None:
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    monkeypatch.setattr(CHANNELS["whatsapp"], "parse", broken)
+    queue, parker = FakeInboundQueue(), FakeParker()
+    request = WebhookRequest("POST", {"x-hub-signature-256": signed(DOCUMENTED_EXAMPLE)}, {}, DOCUMENTED_EXAMPLE)
+    reply = receive_webhook("whatsapp", request, CHANNELS, SECRETS, queue, parker, POLICY)
+    assert (reply.status, reply.outcome, reply.parked, queue.sent) == (200, "parser_failed", 1, [])
+    assert parker.parked == [
+        ("whatsapp", f"{PARSER_FAILED}: AttributeError: 'list' object has no attribute 'get'", DOCUMENTED_EXAMPLE)
+    ]
+
+
+def test_a_reason_is_stored_no_longer_than_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def quoting(raw_body: bytes) -> None:
+        raise UnparseablePayload("the parser quoted everything: " + "x" * 5_000)
+
+    monkeypatch.setattr(CHANNELS["whatsapp"], "parse", quoting)
+    _, answer, _, parker = post(DOCUMENTED_EXAMPLE, signed(DOCUMENTED_EXAMPLE))
+    [(_, reason, _)] = parker.parked
+    assert len(reason) == MAX_REASON_CHARS
+    assert answer == {"parked": reason}
 
 
 @pytest.mark.parametrize(("token", "status", "answer"), [("verify-me", 200, "1158201444"), ("wrong", 403, None), ("", 403, None)])

@@ -76,11 +76,17 @@ class WebhookChannel(Protocol):
 
 
 class InboundQueue(Protocol):
+    def refusal(self, message: InboundMessage) -> str | None:
+        """Why the queue could never carry this message (larger than its messages may be), or None."""
+        ...
+
     def send(self, messages: Sequence[InboundMessage]) -> None: ...
 
 
 class Parker(Protocol):
-    def park(self, channel: str, reason: str, payload: bytes | Any) -> None: ...
+    def park(self, channel: str, reason: str, payload: bytes | Any) -> None:
+        """Keep a verified payload we cannot queue (raw bytes, or a JSON-like fragment), whatever its size, with the reason."""
+        ...
 
 
 class DeadLetters(Protocol):
