@@ -1,4 +1,4 @@
-"""Creates every table, queue, DLQ, bus, rule, KMS key and secret of template.yaml in moto.
+"""Creates every table, queue, DLQ, bucket, bus, rule, KMS key and secret of template.yaml in moto.
 
 No second list: whatever the template declares of these types is created, with its
 properties translated to the API calls CloudFormation would make.
@@ -73,6 +73,7 @@ def provision(template: Template, session: boto3.session.Session, parameters: Ma
     _secrets(template, session, provisioned)
     _tables(template, session, resolver, provisioned)
     _queues(template, session, resolver, provisioned)
+    _buckets(template, session, resolver, provisioned)
     _buses(template, session, resolver, provisioned)
     _rules(template, session, resolver, provisioned)
     _placeholders(template, provisioned)
@@ -134,6 +135,42 @@ def _queues(template: Template, session: boto3.session.Session, resolver: Resolv
         url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
         provisioned.attributes[name] = {"Ref": url, "QueueUrl": url, "QueueName": queue_name, "Arn": arn}
+
+
+def _buckets(template: Template, session: boto3.session.Session, resolver: Resolver, provisioned: Provisioned) -> None:
+    """Each bucket, with the lifecycle, encryption and public access block CloudFormation would set (moto expires nothing)."""
+    s3 = session.client("s3")
+    for name, spec in template.of_type("AWS::S3::Bucket").items():
+        props = resolver.resolve(spec.get("Properties", {}))
+        bucket = props.get("BucketName") or name.lower()  # CloudFormation would add the stack name and a suffix
+        s3.create_bucket(Bucket=bucket)
+        if "BucketEncryption" in props:
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}  # the API's name for it
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+        if rules:
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [_lifecycle(r) for r in rules]})
+        provisioned.attributes[name] = {
+            "Ref": bucket,
+            "Arn": f"arn:aws:s3:::{bucket}",
+            "DomainName": f"{bucket}.s3.amazonaws.com",
+            "RegionalDomainName": f"{bucket}.s3.{REGION}.amazonaws.com",
+        }
+
+
+def _lifecycle(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule as the S3 API takes it (the rules template.yaml writes)."""
+    translated: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        translated["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    if "AbortIncompleteMultipartUpload" in rule:
+        translated["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return translated
 
 
 def _attribute_text(value: Any) -> str:

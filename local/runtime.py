@@ -178,6 +178,8 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> list[t
         return [(f"kms:{operation}", f"key:{params.get('KeyId', '')}")]
     if service == "secretsmanager":
         return [(f"secretsmanager:{operation}", f"secret:{params.get('SecretId', '')}")]
+    if service == "s3":
+        return [(f"s3:{operation}", f"bucket:{params.get('Bucket', '')}")]
     if service == "events":
         return [(f"events:{operation}", f"bus:{entry.get('EventBusName', 'default')}") for entry in params.get("Entries", [])]
     return [(f"{service}:{operation}", "*")]

@@ -240,13 +240,13 @@ class LocalStack:
         return depths
 
     def parked(self, peek: int = 10) -> list[dict[str, Any]]:
-        """What ParkedQueue holds, without the bodies: channel, reason, when. A peek (it stays on the queue)."""
+        """What ParkedQueue holds, without the bodies: channel, reason, when, and where in S3 when large. A peek."""
         sqs = self._session.client("sqs")
         answer = sqs.receive_message(
             QueueUrl=self.provisioned.attributes["ParkedQueue"]["QueueUrl"], MaxNumberOfMessages=peek, VisibilityTimeout=0
         )
         records = [json.loads(message["Body"]) for message in answer.get("Messages", [])]
-        return [{key: record.get(key) for key in ("channel", "reason", "parked_at_ms", "size")} for record in records]
+        return [{key: record.get(key) for key in ("channel", "reason", "parked_at_ms", "size", "s3")} for record in records]
 
     def status(self) -> dict[str, Any]:
         depths = self.queue_depths()

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
+from typing import Any
 
 import pytest
 
 from local.scenario import WhatsAppChange, WhatsAppMessage, hub_signature, whatsapp_body
 from tests.integration.conftest import IntegrationStack
+from tests.unit.test_whatsapp_parser import body, change, message
 
 SECRET = "local-meta-app-secret"
 ANA = WhatsAppMessage("351910000001", "wamid.ANA1", 1_763_800_000, "Do you ship to Lisbon?")
@@ -103,3 +106,57 @@ def test_logs_carry_neither_secrets_nor_message_text(aws_stack: IntegrationStack
     assert "Webhook answered" in output
     for needle in (SECRET, "local-verify-token", "Do you ship to Lisbon?"):
         assert needle not in output
+
+
+def parked_payload(aws_stack: IntegrationStack, record: dict[str, Any]) -> bytes:
+    """What a parked record holds, or names in S3 (the claim check)."""
+    if "s3" in record:
+        obj = aws_stack.session.client("s3").get_object(Bucket=record["s3"]["bucket"], Key=record["s3"]["key"])
+        stored: bytes = obj["Body"].read()
+        assert hashlib.sha256(stored).hexdigest() == record["sha256"]
+        return stored
+    if "body_base64" in record:
+        return base64.b64decode(record["body_base64"])
+    return json.dumps(record["fragment"]).encode()
+
+
+def test_two_600_kb_messages_and_a_1_5_mb_fragment_are_parked_through_s3_and_answered_200(aws_stack: IntegrationStack) -> None:
+    """Each of these answered 503 on every retry (issue 13): SQS takes 256 KiB a message, the parked queue too."""
+    texts = {f"wamid.BIG{i}": f"{i}" * 600_000 for i in (1, 2)}
+    messages = [message("text", {"body": "small"}, id="wamid.SMALL")]
+    messages += [message("text", {"body": text}, id=wamid) for wamid, text in texts.items()]
+    unknown = {"field": "mystery_field", "value": {"blob": "x" * 1_500_000}}
+    raw = body(change(messages), unknown)
+    response = aws_stack.http("WebhookFunction", "POST", "/webhooks/whatsapp", raw, signed_headers(raw))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"accepted": 1, "parked": 3}
+    [queued] = aws_stack.bodies("InboundQueue")
+    assert queued["platform_message_id"] == "wamid.SMALL"
+    records = aws_stack.bodies("ParkedQueue")
+    assert all("s3" in record for record in records)
+    kept = [json.loads(parked_payload(aws_stack, record)) for record in records]
+    assert {k["platform_message_id"]: k["text"] for k in kept if "platform_message_id" in k} == texts  # whole, as queued
+    assert [k for k in kept if "platform_message_id" not in k] == [unknown]
+    reasons = sorted(record["reason"] for record in records)
+    assert [reason.startswith("message of 600") for reason in reasons] == [True, True, False]
+    assert reasons[2] == "unknown WhatsApp webhook field 'mystery_field'"
+
+
+def test_a_1_5_mb_unreadable_body_is_parked_byte_for_byte_through_s3(aws_stack: IntegrationStack) -> None:
+    raw = b"\x00not json" * 150_000
+    response = aws_stack.http("WebhookFunction", "POST", "/webhooks/whatsapp", raw, signed_headers(raw))
+    assert response["statusCode"] == 200
+    assert aws_stack.drain("InboundQueue") == []
+    [record] = aws_stack.bodies("ParkedQueue")
+    assert (record["payload"], record["size"]) == ("body", len(raw))
+    assert record["reason"].startswith("body is not JSON we can read")
+    assert parked_payload(aws_stack, record) == raw
+
+
+def test_a_signed_body_over_3_mb_is_parked_unread_not_refused(aws_stack: IntegrationStack) -> None:
+    raw = body(change([message("text", {"body": "x" * (3 * 1024 * 1024)})]))
+    response = aws_stack.http("WebhookFunction", "POST", "/webhooks/whatsapp", raw, signed_headers(raw))
+    assert response["statusCode"] == 200
+    [record] = aws_stack.bodies("ParkedQueue")
+    assert "over the 3145728 platforms document" in record["reason"]
+    assert parked_payload(aws_stack, record) == raw

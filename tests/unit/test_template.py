@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.permissions import logical_id
+from local.permissions import Grant, grants, logical_id
 from local.template import ROOT, Template
 from messaging_partner.adapters.aws.queues import QUEUE_MESSAGE_LIMIT_BYTES
 
@@ -31,6 +31,7 @@ GETATT = {
     "AWS::KMS::Key": {"Arn", "KeyId"},
     "AWS::Serverless::Function": {"Arn"},
     "AWS::Logs::LogGroup": {"Arn"},
+    "AWS::S3::Bucket": {"Arn", "DomainName", "RegionalDomainName"},
 }
 
 SCOPED_POLICY_TEMPLATES = {
@@ -188,6 +189,18 @@ def test_the_webhooks_queues_take_the_message_size_the_adapters_send() -> None:
     assert RESOURCES["InboundQueue"]["Properties"]["MaximumMessageSize"] == QUEUE_MESSAGE_LIMIT_BYTES
     # ParkedQueue keeps SQS's default (1 MiB): AttributionFunction parks whole InboundQueue records there, in base64.
     assert RESOURCES["ParkedQueue"]["Properties"].get("MaximumMessageSize", 1024 * 1024) >= QUEUE_MESSAGE_LIMIT_BYTES
+
+
+def test_parked_payloads_expire_after_their_records_and_only_the_webhook_writes_them() -> None:
+    bucket = RESOURCES["ParkedPayloadsBucket"]["Properties"]
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    retention_days = RESOURCES["ParkedQueue"]["Properties"]["MessageRetentionPeriod"] / 86_400
+    assert retention_days < rule["ExpirationInDays"] <= retention_days + 1  # no record names a payload already gone
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert {g for g in grants(TEMPLATE) if g.resource == "ParkedPayloadsBucket"} == {
+        Grant("WebhookFunction", "s3:PutObject", "ParkedPayloadsBucket")
+    }
+    assert TEMPLATE.function_environment("WebhookFunction")["PARKED_PAYLOADS_BUCKET"] == {"Ref": "ParkedPayloadsBucket"}
 
 
 @pytest.mark.parametrize("function", sorted(TEMPLATE.of_type("AWS::Serverless::Function")))

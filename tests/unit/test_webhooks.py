@@ -215,22 +215,3 @@ def test_no_verified_body_crashes_the_receipt(channel: str, raw: bytes) -> None:
     status, _, queue, parker = post(raw, signed(raw), channel)
     assert status == 200
     assert queue.sent or parker.parked
-
-
-def test_a_fragment_too_deep_for_json_is_parked_as_bounded_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    from messaging_partner.adapters.aws import queues
-
-    sent: list[str] = []
-
-    class Sqs:
-        def send_message(self, QueueUrl: str, MessageBody: str) -> None:
-            sent.append(MessageBody)
-
-    monkeypatch.setattr(queues, "client", lambda service: Sqs())
-    nested: list[object] = []
-    for _ in range(5000):
-        nested = [nested]
-    queues.SqsParker("https://sqs/parked").park("messenger", "messaging item not readable", {"x": nested})
-    [record] = [json.loads(body) for body in sent]
-    assert record["reason"] == "messaging item not readable"
-    assert record["fragment"].startswith("{'x': [[[")

@@ -17,6 +17,7 @@ class Settings:
     inbound_queue_url: str
     signal_queue_url: str
     parked_queue_url: str
+    parked_payloads_bucket: str  # WebhookFunction's only: parked payloads larger than ParkedQueue takes
     rollup_queue_url: str
     domain_bus_name: str
     token_key_id: str
@@ -50,6 +51,7 @@ class Settings:
             inbound_queue_url=env["INBOUND_QUEUE_URL"],
             signal_queue_url=env["SIGNAL_QUEUE_URL"],
             parked_queue_url=env["PARKED_QUEUE_URL"],
+            parked_payloads_bucket=env.get("PARKED_PAYLOADS_BUCKET", ""),
             rollup_queue_url=env["ROLLUP_QUEUE_URL"],
             domain_bus_name=env["DOMAIN_BUS_NAME"],
             token_key_id=env["TOKEN_KEY_ID"],

@@ -13,6 +13,7 @@ from messaging_partner.adapters.aws.ad_lookups import DynamoAdCache
 from messaging_partner.adapters.aws.bus import EventBridgePublisher
 from messaging_partner.adapters.aws.conversations import DynamoConversationStore
 from messaging_partner.adapters.aws.kms import KmsTokenCipher
+from messaging_partner.adapters.aws.parking import ParkedPayloads
 from messaging_partner.adapters.aws.queues import SqsDeadLetters, SqsInboundQueue, SqsParker, SqsRollupQueue, SqsSignalInputs
 from messaging_partner.adapters.aws.reports import DynamoReports
 from messaging_partner.adapters.tiktok_api.ads import TikTokAdsApi
@@ -33,11 +34,14 @@ from .settings import Settings
 @dataclass(frozen=True)
 class WebhookAdapters:
     inbound_queue: SqsInboundQueue
-    parker: SqsParker
+    parker: ParkedPayloads
 
     @classmethod
     def from_settings(cls, config: Settings) -> WebhookAdapters:
-        return cls(SqsInboundQueue(config.inbound_queue_url), SqsParker(config.parked_queue_url))
+        return cls(
+            SqsInboundQueue(config.inbound_queue_url),
+            ParkedPayloads(config.parked_queue_url, config.parked_payloads_bucket),
+        )
 
 
 @dataclass(frozen=True)

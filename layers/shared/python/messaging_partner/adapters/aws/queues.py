@@ -1,4 +1,5 @@
-"""SQS adapters: InboundQueue (FIFO) and its dead letters, SignalQueue, RollupQueue and the parked-payloads queue."""
+"""SQS adapters: InboundQueue (FIFO) and its dead letters, SignalQueue, RollupQueue and ParkedQueue for AttributionFunction
+(the webhook parks through parking.py, with its S3 claim check)."""
 
 from __future__ import annotations
 
